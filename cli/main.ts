@@ -1,0 +1,61 @@
+/**
+ * `deno task cli <command> …` — operator commands over the shared engine.
+ *
+ * Each command lives in `cli/commands/<name>.ts` and exports `run(args): Promise<number>`
+ * returning the exit code. Errors reach the operator as one clear line, never a stack trace.
+ *
+ * @module
+ */
+import { CliError } from "./cli_error.ts";
+
+type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
+
+const commands: Record<string, Command> = {
+  serve: {
+    summary: "serve the functions over HTTP as /functions/v1/<name>",
+    load: () => import("./commands/serve.ts"),
+  },
+  migrate: {
+    summary: "apply supabase/migrations to --db in file-name order",
+    load: () => import("./commands/migrate.ts"),
+  },
+};
+
+/** Lets a command module register itself without editing this file's callers. */
+export function registeredCommands(): Record<string, Command> {
+  return commands;
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, command]) =>
+    `  ${name.padEnd(width)}  ${command.summary}`
+  );
+  return `Usage: deno task cli <command> [options]\n\nCommands:\n${lines.join("\n")}`;
+}
+
+async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`Unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const module = await command.load();
+    return await module.run(rest);
+  } catch (error) {
+    if (error instanceof CliError) {
+      console.error(`Error: ${error.message}`);
+      return error.exitCode;
+    }
+    console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

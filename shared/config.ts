@@ -1,0 +1,244 @@
+/**
+ * The one place Sauvegarde reads its environment.
+ *
+ * `loadConfig()` validates every variable with zod and reports all problems at once, each
+ * naming the variable and the shape it should have. `redactConfig()` is the only form of the
+ * configuration that may be printed or logged.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** Where backups go when nothing is configured: a folder beside the project. */
+export const DEFAULT_LOCAL_TARGET = "file://" +
+  new URL("../.sauvegarde/backups", import.meta.url).pathname;
+
+const url = (what: string) =>
+  z.string().refine((value) => URL.canParse(value), { message: `must be a URL, like ${what}` });
+
+const postgresUrl = url("postgres://user:password@host:5432/postgres").refine(
+  (value) => /^postgres(ql)?:$/.test(new URL(value).protocol),
+  { message: "must start with postgres:// or postgresql://" },
+);
+
+const keyList = z.string().refine(
+  (value) =>
+    value.split(",").every((entry) => /^[A-Za-z0-9_.-]+:[A-Za-z0-9+/]{43}=$/.test(entry.trim())),
+  {
+    message:
+      'must be "keyid:base64-of-32-bytes[,keyid2:…]" (generate one: openssl rand -base64 32)',
+  },
+);
+
+const targetList = z.string().transform((value, context) => {
+  const targets: Record<string, string> = {};
+  for (const entry of value.split(/[\s,]+/).filter(Boolean)) {
+    const match = /^([a-z][a-z0-9_-]*)=(.+)$/.exec(entry);
+    if (!match) {
+      context.addIssue({
+        code: "custom",
+        message: `entry "${
+          entry.split("=")[0]
+        }" must look like name=file:///path or name=s3://bucket/prefix`,
+      });
+      return z.NEVER;
+    }
+    targets[match[1]] = match[2];
+  }
+  if (Object.keys(targets).length === 0) {
+    context.addIssue({ code: "custom", message: "must name at least one target" });
+    return z.NEVER;
+  }
+  return targets;
+});
+
+const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const positiveInt = z.coerce.number().int().positive();
+
+const environmentSchema = z.object({
+  SUPABASE_URL: url("https://<ref>.supabase.co").optional(),
+  SUPABASE_DB_URL: postgresUrl.optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+  SUPABASE_SECRET_KEYS: z.string().min(1).optional(),
+  SUPABASE_JWKS: z.string().min(1).optional(),
+  SUPABASE_JWT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  SAUVEGARDE_CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  SAUVEGARDE_TARGETS: targetList.optional(),
+  SAUVEGARDE_ENCRYPTION_KEYS: keyList.optional(),
+  SAUVEGARDE_REQUIRE_ENCRYPTION: booleanFlag.optional(),
+  SAUVEGARDE_COMPRESSION: z.enum(["zstd", "gzip", "none"]).optional(),
+  SAUVEGARDE_STEP_BUDGET_MS: positiveInt.optional(),
+  S3_ENDPOINT: url("https://s3.eu-central-1.amazonaws.com").optional(),
+  S3_REGION: z.string().min(1).optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  STORAGE_S3_ENDPOINT: url("https://<ref>.storage.supabase.co/storage/v1/s3").optional(),
+  STORAGE_S3_REGION: z.string().min(1).optional(),
+  STORAGE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  STORAGE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  SLACK_WEBHOOK_URL: url("https://hooks.slack.com/services/…").optional(),
+  ALERT_WEBHOOK_URL: url("https://example.com/hooks/backups").optional(),
+});
+
+/** S3 connection settings (shared by backup targets and the Storage source). */
+export interface S3Settings {
+  endpoint?: string;
+  region?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+/** Sauvegarde's validated configuration. */
+export interface Config {
+  supabaseUrl?: string;
+  databaseUrl?: string;
+  /** Secrets accepted from server-side callers (cron, other functions, the service role). */
+  serviceKeys: string[];
+  cronSecret?: string;
+  jwks?: string;
+  jwtSecret?: string;
+  /** Named backup targets: name → target URL. */
+  targets: Record<string, string>;
+  encryptionKeys?: string;
+  requireEncryption: boolean;
+  compression: "zstd" | "gzip" | "none";
+  stepBudgetMs?: number;
+  s3: S3Settings;
+  storageSource?: S3Settings;
+  slackWebhookUrl?: string;
+  alertWebhookUrl?: string;
+}
+
+/** Raised when the environment does not validate; the message lists every problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function parseSecretKeys(json: string | undefined, problems: string[]): string[] {
+  if (!json) return [];
+  try {
+    const parsed = JSON.parse(json);
+    if (parsed && typeof parsed === "object") {
+      return Object.values(parsed).filter((v): v is string => typeof v === "string");
+    }
+  } catch {
+    // fall through to the problem below
+  }
+  problems.push('SUPABASE_SECRET_KEYS must be a JSON object like {"default":"sb_secret_…"}');
+  return [];
+}
+
+/**
+ * Validates an environment (default: the process environment) into a {@link Config}.
+ * Throws {@link ConfigError} naming every missing or invalid variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = readEnvironment()): Config {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const result = environmentSchema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push(`${issue.path.join(".")} ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = result.data;
+  const serviceKeys = [
+    ...parseSecretKeys(e.SUPABASE_SECRET_KEYS, problems),
+    ...(e.SUPABASE_SERVICE_ROLE_KEY ? [e.SUPABASE_SERVICE_ROLE_KEY] : []),
+  ];
+  if (e.SAUVEGARDE_REQUIRE_ENCRYPTION && !e.SAUVEGARDE_ENCRYPTION_KEYS) {
+    problems.push(
+      "SAUVEGARDE_ENCRYPTION_KEYS is required because SAUVEGARDE_REQUIRE_ENCRYPTION is true",
+    );
+  }
+  const storageParts = [e.STORAGE_S3_ACCESS_KEY_ID, e.STORAGE_S3_SECRET_ACCESS_KEY];
+  if (e.STORAGE_S3_ENDPOINT && storageParts.some((part) => !part)) {
+    problems.push(
+      "STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY are required with STORAGE_S3_ENDPOINT",
+    );
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    supabaseUrl: e.SUPABASE_URL,
+    databaseUrl: e.SUPABASE_DB_URL,
+    serviceKeys,
+    cronSecret: e.SAUVEGARDE_CRON_SECRET,
+    jwks: e.SUPABASE_JWKS,
+    jwtSecret: e.SUPABASE_JWT_SECRET,
+    targets: e.SAUVEGARDE_TARGETS ?? { local: DEFAULT_LOCAL_TARGET },
+    encryptionKeys: e.SAUVEGARDE_ENCRYPTION_KEYS,
+    requireEncryption: e.SAUVEGARDE_REQUIRE_ENCRYPTION ?? false,
+    compression: e.SAUVEGARDE_COMPRESSION ?? "zstd",
+    stepBudgetMs: e.SAUVEGARDE_STEP_BUDGET_MS,
+    s3: {
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      accessKeyId: e.S3_ACCESS_KEY_ID,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+    },
+    storageSource: e.STORAGE_S3_ENDPOINT
+      ? {
+        endpoint: e.STORAGE_S3_ENDPOINT,
+        region: e.STORAGE_S3_REGION ?? "us-east-1",
+        accessKeyId: e.STORAGE_S3_ACCESS_KEY_ID,
+        secretAccessKey: e.STORAGE_S3_SECRET_ACCESS_KEY,
+      }
+      : undefined,
+    slackWebhookUrl: e.SLACK_WEBHOOK_URL,
+    alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+  };
+}
+
+function readEnvironment(): Record<string, string | undefined> {
+  const names = Object.keys(environmentSchema.shape);
+  return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)]));
+}
+
+let cached: Config | undefined;
+
+/** The process configuration, validated once and then reused. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Forgets the cached configuration (tests change the environment between cases). */
+export function resetConfig(): void {
+  cached = undefined;
+}
+
+const SECRET_FIELDS = new Set([
+  "serviceKeys",
+  "cronSecret",
+  "jwtSecret",
+  "encryptionKeys",
+  "secretAccessKey",
+  "accessKeyId",
+  "slackWebhookUrl",
+  "alertWebhookUrl",
+]);
+
+/** A copy of the configuration safe to print: secrets replaced, passwords stripped from URLs. */
+export function redactConfig(value: unknown, field = ""): unknown {
+  if (value === undefined || value === null) return value;
+  if (SECRET_FIELDS.has(field)) return Array.isArray(value) ? value.map(() => "***") : "***";
+  if (typeof value === "string") return redactUrl(value);
+  if (Array.isArray(value)) return value.map((item) => redactConfig(item));
+  if (typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, redactConfig(item, key)]),
+    );
+  }
+  return value;
+}
+
+/** Removes a password from a URL, leaving anything else as is. */
+export function redactUrl(text: string): string {
+  return text.replace(/(\w+:\/\/[^:/@\s]+):[^@\s]+@/g, "$1:***@");
+}

@@ -1,0 +1,130 @@
+/**
+ * Who is calling a function, and may they.
+ *
+ * Three kinds of caller: pg_cron (a shared secret in `x-sauvegarde-secret`, kept in Vault on
+ * the database side), a server-side caller with a service key (`sb_secret_…` or the legacy
+ * service-role JWT), and a dashboard user whose verified JWT carries
+ * `app_metadata.backup_admin` (app_metadata, because users can edit their own user_metadata).
+ *
+ * @module
+ */
+import * as jose from "jose";
+import { forbidden, unauthorized } from "./errors.ts";
+
+/** A caller that passed {@link authorize}. */
+export type Caller =
+  | { kind: "cron"; subject: "pg_cron" }
+  | { kind: "service"; subject: "service_role" }
+  | { kind: "admin"; subject: string };
+
+/** What the functions need to check callers. */
+export interface AuthSettings {
+  cronSecret?: string;
+  serviceKeys: string[];
+  /** JSON Web Key Set (as JSON text) for asymmetric project keys. */
+  jwks?: string;
+  /** Legacy HS256 JWT secret. */
+  jwtSecret?: string;
+}
+
+const encoder = new TextEncoder();
+
+/** Compares secrets in time independent of where they differ. */
+export function secretsEqual(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+function bearer(request: Request): string | undefined {
+  const header = request.headers.get("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}
+
+/** Verifies a JWT against the project's JWKS or legacy secret; returns its claims. */
+export async function verifyJwt(
+  token: string,
+  settings: AuthSettings,
+): Promise<jose.JWTPayload> {
+  const header = (() => {
+    try {
+      return jose.decodeProtectedHeader(token);
+    } catch {
+      throw unauthorized("The Authorization header does not hold a valid token");
+    }
+  })();
+  try {
+    if (header.alg === "HS256") {
+      if (!settings.jwtSecret) throw new Error("no HS256 secret configured");
+      const { payload } = await jose.jwtVerify(token, encoder.encode(settings.jwtSecret));
+      return payload;
+    }
+    if (!settings.jwks) throw new Error("no JWKS configured");
+    const keys = jose.createLocalJWKSet(JSON.parse(settings.jwks));
+    const { payload } = await jose.jwtVerify(token, keys);
+    return payload;
+  } catch (error) {
+    if (error instanceof jose.errors.JWTExpired) throw unauthorized("The token has expired");
+    throw unauthorized("The token could not be verified");
+  }
+}
+
+/** True when verified claims mark a Sauvegarde admin. */
+export function isBackupAdmin(claims: jose.JWTPayload): boolean {
+  const appMetadata = claims.app_metadata as Record<string, unknown> | undefined;
+  if (!appMetadata) return false;
+  if (appMetadata.backup_admin === true) return true;
+  const roles = appMetadata.roles;
+  return Array.isArray(roles) && roles.includes("backup_admin");
+}
+
+/**
+ * Identifies the caller and checks it is one of `allow`. Throws 401 when the caller is not
+ * identified and 403 when identified but not allowed.
+ */
+export async function authorize(
+  request: Request,
+  settings: AuthSettings,
+  allow: ReadonlyArray<Caller["kind"]>,
+): Promise<Caller> {
+  const secret = request.headers.get("x-sauvegarde-secret");
+  if (secret !== null) {
+    if (settings.cronSecret && secretsEqual(secret, settings.cronSecret)) {
+      return permit({ kind: "cron", subject: "pg_cron" }, allow);
+    }
+    throw unauthorized("The x-sauvegarde-secret header is wrong");
+  }
+  const token = bearer(request) ?? request.headers.get("apikey") ?? undefined;
+  if (!token) {
+    throw unauthorized(
+      "Missing credentials: send the cron secret in x-sauvegarde-secret or a Bearer token",
+    );
+  }
+  if (settings.serviceKeys.some((key) => secretsEqual(token, key))) {
+    return permit({ kind: "service", subject: "service_role" }, allow);
+  }
+  if (token.startsWith("sb_")) {
+    throw unauthorized("The API key is not a secret key of this project");
+  }
+  const claims = await verifyJwt(token, settings);
+  if (claims.role === "service_role") {
+    return permit({ kind: "service", subject: "service_role" }, allow);
+  }
+  if (claims.role !== "authenticated" || typeof claims.sub !== "string") {
+    throw forbidden("Sign in as a backup admin: this token is not a signed-in user's");
+  }
+  if (!isBackupAdmin(claims)) {
+    throw forbidden("This user is not a backup admin (app_metadata.backup_admin is not set)");
+  }
+  return permit({ kind: "admin", subject: claims.sub }, allow);
+}
+
+function permit(caller: Caller, allow: ReadonlyArray<Caller["kind"]>): Caller {
+  if (!allow.includes(caller.kind)) {
+    throw forbidden(`This endpoint does not accept ${caller.kind} callers`);
+  }
+  return caller;
+}
