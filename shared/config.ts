@@ -55,6 +55,15 @@ const targetList = z.string().transform((value, context) => {
 const booleanFlag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const positiveInt = z.coerce.number().int().positive();
 
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** "90s", "15m", "24h", "31d" → milliseconds. */
+const duration = z.string().regex(/^\d+[smhd]$/, 'must be a duration like "15m", "24h" or "31d"')
+  .transform((value) => Number(value.slice(0, -1)) * DURATION_UNITS[value.slice(-1)]);
+const nameList = z.string().regex(
+  /^\s*[a-z][a-z0-9_-]*(\s*,\s*[a-z][a-z0-9_-]*)*\s*$/,
+  'must be a comma-separated list of names, like "offsite,archive"',
+).transform((value) => value.split(",").map((name) => name.trim()));
+
 const environmentSchema = z.object({
   SUPABASE_URL: url("https://<ref>.supabase.co").optional(),
   SUPABASE_DB_URL: postgresUrl.optional(),
@@ -68,6 +77,8 @@ const environmentSchema = z.object({
   SAUVEGARDE_REQUIRE_ENCRYPTION: booleanFlag.optional(),
   SAUVEGARDE_COMPRESSION: z.enum(["zstd", "gzip", "none"]).optional(),
   SAUVEGARDE_STEP_BUDGET_MS: positiveInt.optional(),
+  SAUVEGARDE_STEP_CPU_MS: positiveInt.optional(),
+  SAUVEGARDE_STEP_BYTES: positiveInt.optional(),
   S3_ENDPOINT: url("https://s3.eu-central-1.amazonaws.com").optional(),
   S3_REGION: z.string().min(1).optional(),
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
@@ -78,6 +89,14 @@ const environmentSchema = z.object({
   STORAGE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   SLACK_WEBHOOK_URL: url("https://hooks.slack.com/services/…").optional(),
   ALERT_WEBHOOK_URL: url("https://example.com/hooks/backups").optional(),
+  SAUVEGARDE_DATABASE_OBJECTIVE: duration.optional(),
+  SAUVEGARDE_STORAGE_OBJECTIVE: duration.optional(),
+  SAUVEGARDE_RESTORE_TEST_MAX_AGE: duration.optional(),
+  SAUVEGARDE_ALERT_REPEAT: duration.optional(),
+  SAUVEGARDE_NOTIFY_ON_SUCCESS: booleanFlag.optional(),
+  SAUVEGARDE_OFFSITE_TARGETS: nameList.optional(),
+  SAUVEGARDE_CRON_JOBS: nameList.optional(),
+  SAUVEGARDE_VERIFY_SAMPLE: z.union([z.literal("all"), positiveInt]).optional(),
 });
 
 /** S3 connection settings (shared by backup targets and the Storage source). */
@@ -102,12 +121,39 @@ export interface Config {
   encryptionKeys?: string;
   requireEncryption: boolean;
   compression: "zstd" | "gzip" | "none";
-  stepBudgetMs?: number;
+  /** Limits of one budgeted step (SAUVEGARDE_STEP_BUDGET_MS, SAUVEGARDE_STEP_CPU_MS). */
+  stepBudget?: { wallMs?: number; cpuMs?: number; bytes?: number };
   s3: S3Settings;
   storageSource?: S3Settings;
   slackWebhookUrl?: string;
   alertWebhookUrl?: string;
+  /**
+   * Freshness objectives (maximum age of the latest good backup), in ms. Unset: 15 min
+   * (database) / 1 h (storage) when the schedule is that frequent, else 24 h.
+   */
+  objectives: { database?: number; storage?: number };
+  /** Maximum age of the last successful restore test, in ms. */
+  restoreTestMaxAgeMs: number;
+  /** How often an alert still failing is sent again, in ms. */
+  alertRepeatMs: number;
+  /** Also notify when backups, snapshots and restores succeed. */
+  notifyOnSuccess: boolean;
+  /** Targets declared offsite by name; unset: decided from each target's location. */
+  offsiteTargets?: string[];
+  /** pg_cron jobs verification expects to exist and to run. */
+  cronJobs: string[];
+  /** Blobs read back and re-hashed per verification: a count, or "all". */
+  verifySample: number | "all";
 }
+
+/** The pg_cron jobs the scheduled-job migration creates, expected by default. */
+export const DEFAULT_CRON_JOBS: readonly string[] = [
+  "sauvegarde-database-backup",
+  "sauvegarde-storage-snapshot",
+  "sauvegarde-verify",
+  "sauvegarde-retention",
+  "sauvegarde-restore-test",
+];
 
 /** Raised when the environment does not validate; the message lists every problem. */
 export class ConfigError extends Error {
@@ -175,7 +221,13 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     encryptionKeys: e.SAUVEGARDE_ENCRYPTION_KEYS,
     requireEncryption: e.SAUVEGARDE_REQUIRE_ENCRYPTION ?? false,
     compression: e.SAUVEGARDE_COMPRESSION ?? "zstd",
-    stepBudgetMs: e.SAUVEGARDE_STEP_BUDGET_MS,
+    stepBudget: e.SAUVEGARDE_STEP_BUDGET_MS || e.SAUVEGARDE_STEP_CPU_MS || e.SAUVEGARDE_STEP_BYTES
+      ? {
+        wallMs: e.SAUVEGARDE_STEP_BUDGET_MS,
+        cpuMs: e.SAUVEGARDE_STEP_CPU_MS,
+        bytes: e.SAUVEGARDE_STEP_BYTES,
+      }
+      : undefined,
     s3: {
       endpoint: e.S3_ENDPOINT,
       region: e.S3_REGION,
@@ -192,6 +244,16 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
       : undefined,
     slackWebhookUrl: e.SLACK_WEBHOOK_URL,
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    objectives: {
+      database: e.SAUVEGARDE_DATABASE_OBJECTIVE,
+      storage: e.SAUVEGARDE_STORAGE_OBJECTIVE,
+    },
+    restoreTestMaxAgeMs: e.SAUVEGARDE_RESTORE_TEST_MAX_AGE ?? 31 * 86_400_000,
+    alertRepeatMs: e.SAUVEGARDE_ALERT_REPEAT ?? 4 * 3_600_000,
+    notifyOnSuccess: e.SAUVEGARDE_NOTIFY_ON_SUCCESS ?? false,
+    offsiteTargets: e.SAUVEGARDE_OFFSITE_TARGETS,
+    cronJobs: e.SAUVEGARDE_CRON_JOBS ?? [...DEFAULT_CRON_JOBS],
+    verifySample: e.SAUVEGARDE_VERIFY_SAMPLE ?? 8,
   };
 }
 
@@ -211,6 +273,14 @@ export function config(): Config {
 /** Forgets the cached configuration (tests change the environment between cases). */
 export function resetConfig(): void {
   cached = undefined;
+}
+
+/**
+ * Installs a configuration for this isolate (the local stack and tests, which must not touch
+ * the process environment: test files run side by side in one process).
+ */
+export function useConfig(next: Config): void {
+  cached = next;
 }
 
 const SECRET_FIELDS = new Set([

@@ -33,7 +33,7 @@ export interface PostgresCluster {
 export interface StartPostgresOptions {
   /** Load the Supabase-like baseline (roles, auth, storage, extensions schema). Default true. */
   supabase?: boolean;
-  /** Load the test-only pg_net and Vault stand-ins. Default false. */
+  /** Load the test-only pg_net and Vault stand-ins. Default: same as `supabase`. */
   standIns?: boolean;
 }
 
@@ -120,7 +120,7 @@ export async function startPostgres(
   };
   try {
     if (options.supabase ?? true) await applySqlFile(cluster.url, "supabase_baseline.sql");
-    if (options.standIns) {
+    if (options.standIns ?? options.supabase ?? true) {
       await applySqlFile(cluster.url, "pg_net_standin.sql");
       await applySqlFile(cluster.url, "vault_standin.sql");
     }

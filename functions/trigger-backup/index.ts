@@ -1,13 +1,51 @@
 /**
- * `trigger-backup` Edge Function: not built yet. It answers 501 with a JSON error so callers (pg_cron,
- * the dashboard) see a clear reason rather than a crash.
+ * `trigger-backup` Edge Function: starts database and/or Storage backups (pg_cron, dashboard
+ * buttons, API callers), reports a run's state, and continues runs step by step.
+ *
+ * - `POST {"kind":"database"|"storage"|"all","scope"?,"targets"?,"buckets"?}` → 202 `{runId,status}`
+ * - `POST {"continue": true | "<runId>"}` (cron, service) → 202: continues queued/stale runs
+ * - `GET ?runId=<id>` → 200 the run
  *
  * @module
  */
-import { type Handler, json } from "../../shared/http/mod.ts";
+import { app } from "../../shared/app.ts";
+import { authorize, json, notFound, readJson, route } from "../../shared/http/mod.ts";
+import { badRequest } from "../../shared/http/errors.ts";
+import { inBackground } from "../../shared/jobs/background.ts";
+import {
+  checkMayContinue,
+  continueRequestSchema,
+  continueRun,
+  publicRun,
+  triggerRequestSchema,
+  triggerRuns,
+} from "../../shared/jobs/trigger.ts";
+import "../../shared/jobs/steps.ts";
 
-/** Answers every request with 501 until this function is built. */
-export const handler: Handler = () =>
-  Promise.resolve(json({ error: "The trigger-backup function is not built yet" }, 501));
+/** The function's handler, served by Supabase's runtime or the local functions host. */
+export const handler = route({
+  async POST(request) {
+    const context = app();
+    const caller = await authorize(request, context.auth, ["cron", "admin", "service"]);
+    const body = await readJson(request);
+    if (body && typeof body === "object" && "continue" in body) {
+      checkMayContinue(caller);
+      const { continue: which } = continueRequestSchema.parse(body);
+      inBackground(continueRun(context, which === true ? undefined : which));
+      return json({ status: "continuing" }, 202);
+    }
+    const started = await triggerRuns(context, caller, triggerRequestSchema.parse(body));
+    return json(started, 202);
+  },
+  async GET(request) {
+    const context = app();
+    await authorize(request, context.auth, ["cron", "admin", "service"]);
+    const runId = new URL(request.url).searchParams.get("runId");
+    if (!runId) throw badRequest("Add ?runId=<id> to read a run");
+    const run = await context.store.get(runId);
+    if (!run) throw notFound(`No run ${runId}`);
+    return json(publicRun(run));
+  },
+});
 
 if (import.meta.main) Deno.serve(handler);

@@ -1,0 +1,186 @@
+/**
+ * Starting and continuing runs on request: what `trigger-backup` (and `storage-snapshot`) do
+ * behind their HTTP adapters. A run is created (one live run per kind: a second trigger gets
+ * a conflict naming the live run), answered at once, and executed in budgeted steps in the
+ * background; a step that runs out of budget hands over to the next invocation by calling
+ * the function again (or, failing that, the cron "continue" tick picks it up).
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { App } from "../app.ts";
+import type { Caller } from "../http/auth.ts";
+import { badRequest, conflict, forbidden, HttpError } from "../http/errors.ts";
+import { type Run, RunConflictError, type RunKind, type RunTrigger } from "../runs/mod.ts";
+import { inBackground } from "./background.ts";
+import { executeStep } from "./executor.ts";
+
+const identifier = z.string().min(1).max(63).regex(/^[^\s"]+$/, "must be a schema name");
+const qualified = z.string().regex(/^[^\s."]+\.[^\s."]+$/, 'must look like "schema.table"');
+
+/** The CLI's backup options, as JSON. */
+export const scopeSchema = z.object({
+  schemaOnly: z.boolean().optional(),
+  dataOnly: z.boolean().optional(),
+  includeSchemas: z.array(identifier).optional(),
+  excludeSchemas: z.array(identifier).optional(),
+  includeTables: z.array(qualified).optional(),
+  excludeTables: z.array(qualified).optional(),
+}).strict().refine((s) => !(s.schemaOnly && s.dataOnly), {
+  message: "schemaOnly and dataOnly cannot both be true",
+});
+
+/** `POST trigger-backup` body that starts runs. */
+export const triggerRequestSchema = z.object({
+  kind: z.enum(["database", "storage", "all"]),
+  scope: scopeSchema.optional(),
+  targets: z.array(z.string().min(1)).min(1).optional(),
+  buckets: z.array(z.string().min(1)).min(1).optional(),
+}).strict();
+
+/** `POST trigger-backup` body that continues runs (cron tick, self-invocation). */
+export const continueRequestSchema = z.object({
+  continue: z.union([z.literal(true), z.uuid()]),
+}).strict();
+
+export type TriggerRequest = z.infer<typeof triggerRequestSchema>;
+
+const TRIGGER_OF: Record<Caller["kind"], RunTrigger> = {
+  cron: "cron",
+  admin: "manual",
+  service: "api",
+};
+
+/** What the dashboard may see of a run: no checkpoint internals. */
+export function publicRun(run: Run): Record<string, unknown> {
+  return {
+    id: run.id,
+    kind: run.kind,
+    status: run.status,
+    trigger: run.trigger,
+    requestedBy: run.requestedBy,
+    targets: run.targets,
+    backupId: run.backupId,
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    heartbeatAt: run.heartbeatAt,
+    finishedAt: run.finishedAt,
+    bytes: run.bytes,
+    items: run.items,
+    attempts: run.attempts,
+    error: run.error,
+    details: run.details,
+  };
+}
+
+function checkTargets(app: App, names: string[] | undefined): string[] {
+  const configured = Object.keys(app.config.targets);
+  if (!names) return configured;
+  const unknown = names.filter((name) => !configured.includes(name));
+  if (unknown.length) {
+    throw badRequest(
+      `Unknown target ${unknown.map((n) => `"${n}"`).join(", ")}: configured targets are ${
+        configured.join(", ")
+      }`,
+    );
+  }
+  return names;
+}
+
+/**
+ * Creates the requested runs and starts their first step in the background. Throws 409 (with
+ * the live run's id) when a run of the same kind is already in progress.
+ */
+export async function triggerRuns(
+  app: App,
+  caller: Caller,
+  request: TriggerRequest,
+): Promise<{ runId: string; status: string; runs: Array<{ kind: RunKind; runId: string }> }> {
+  const targets = checkTargets(app, request.targets);
+  const kinds: RunKind[] = request.kind === "all" ? ["database", "storage"] : [request.kind];
+  for (const kind of kinds) {
+    if (!app.executor.steps[kind]) {
+      throw new HttpError(501, `No engine is registered for ${kind} runs here`);
+    }
+  }
+  const runs: Run[] = [];
+  for (const kind of kinds) {
+    try {
+      runs.push(
+        await app.store.create({
+          kind,
+          trigger: TRIGGER_OF[caller.kind],
+          requestedBy: caller.subject,
+          targets,
+          details: kind === "database"
+            ? { scope: request.scope ?? {} }
+            : { buckets: request.buckets ?? null },
+          checkpoint: kind === "database"
+            ? { scope: request.scope ?? {} }
+            : { buckets: request.buckets ?? null },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof RunConflictError) {
+        // The live run may be stale (its worker died): continuing it is the useful answer.
+        if (error.liveRunId) inBackground(continueRun(app, error.liveRunId));
+        throw conflict(error.message, { runId: error.liveRunId, started: runs.map((r) => r.id) });
+      }
+      throw error;
+    }
+  }
+  for (const run of runs) inBackground(continueRun(app, run.id));
+  return {
+    runId: runs[0].id,
+    status: runs[0].status,
+    runs: runs.map((run) => ({ kind: run.kind, runId: run.id })),
+  };
+}
+
+/** Checks a continue request is from the scheduler or a server, not a browser. */
+export function checkMayContinue(caller: Caller): void {
+  if (caller.kind === "admin") throw forbidden("Only the scheduler continues runs");
+}
+
+/**
+ * Runs one step of a run (or of every claimable run when `runId` is omitted) and, when it
+ * handed over, asks the next invocation to continue.
+ */
+export async function continueRun(app: App, runId?: string): Promise<void> {
+  const claimable = runId ? [runId] : await claimableRuns(app);
+  for (const id of claimable) {
+    const { outcome } = await executeStep(app.executor, { runId: id, limits: app.limits });
+    if (outcome === "continued") await handOver(app, id);
+  }
+}
+
+async function claimableRuns(app: App): Promise<string[]> {
+  const kinds = Object.keys(app.executor.steps);
+  const stale = (app.executor.staleAfterMs ?? 60_000) / 1000;
+  const rows = await app.sql`
+    select id from public.backup_runs
+    where kind = any(${kinds})
+      and (status = 'queued'
+           or (status = 'running' and heartbeat_at < now() - make_interval(secs => ${stale})))
+    order by created_at limit 10`;
+  return rows.map((row) => row.id as string);
+}
+
+/** Asks a fresh invocation of trigger-backup to continue the run; the cron tick is the fallback. */
+async function handOver(app: App, runId: string): Promise<void> {
+  const url = app.functionUrl("trigger-backup");
+  if (!url || !app.config.cronSecret) return;
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-sauvegarde-secret": app.config.cronSecret,
+      },
+      body: JSON.stringify({ continue: runId }),
+    });
+    await response.body?.cancel();
+  } catch (error) {
+    console.error(`Handing run ${runId} over failed (the cron tick will continue it): ${error}`);
+  }
+}

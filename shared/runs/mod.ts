@@ -1,0 +1,7 @@
+/**
+ * Runs: the `backup_runs` record every kind of work goes through.
+ *
+ * @module
+ */
+export * from "./run_store.ts";
+export * from "./heartbeat.ts";
