@@ -15,16 +15,19 @@ const commands: Record<string, Command> = {
     summary: "serve the functions over HTTP as /functions/v1/<name>",
     load: () => import("./commands/serve.ts"),
   },
+  worker: {
+    summary: "claim queued runs from backup_runs and run them without Edge limits",
+    load: () => import("./commands/worker.ts"),
+  },
+  demo: {
+    summary: "the whole job on a throwaway local stack, with a report",
+    load: () => import("./commands/demo.ts"),
+  },
   migrate: {
     summary: "apply supabase/migrations to --db in file-name order",
     load: () => import("./commands/migrate.ts"),
   },
 };
-
-/** Lets a command module register itself without editing this file's callers. */
-export function registeredCommands(): Record<string, Command> {
-  return commands;
-}
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));

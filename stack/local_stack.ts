@@ -21,6 +21,8 @@ import { type SlackReceiver, startSlackReceiver } from "./slack_receiver.ts";
 export interface LocalStack {
   readonly db: PostgresCluster;
   readonly s3?: S3Server;
+  /** The stand-in for Supabase Storage's S3 endpoint (the source of Storage snapshots). */
+  readonly storage?: S3Server;
   readonly slack?: SlackReceiver;
   readonly functions: FunctionsHost;
   /** The environment the app was configured from (what `supabase secrets set` would hold). */
@@ -37,6 +39,8 @@ export interface LocalStack {
 export interface LocalStackOptions {
   /** Start an S3 server and add an `s3` target (bucket "backups"). */
   s3?: boolean;
+  /** Start a second S3 server standing in for Supabase Storage (STORAGE_S3_* configured). */
+  storage?: boolean;
   slack?: boolean;
   /** Extra or overriding environment. */
   env?: Record<string, string>;
@@ -69,6 +73,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops.push(() => s3!.stop());
       targets.push(`s3=s3://backups/sauvegarde?endpoint=${encodeURIComponent(s3.endpoint)}`);
     }
+    let storage: S3Server | undefined;
+    if (options.storage) {
+      storage = await startS3Server();
+      stops.push(() => storage!.stop());
+    }
     const slack = options.slack ? startSlackReceiver() : undefined;
     if (slack) stops.push(() => slack.stop());
 
@@ -85,6 +94,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           S3_REGION: s3.region,
           S3_ACCESS_KEY_ID: s3.accessKeyId,
           S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        }
+        : {}),
+      ...(storage
+        ? {
+          STORAGE_S3_ENDPOINT: storage.endpoint,
+          STORAGE_S3_REGION: storage.region,
+          STORAGE_S3_ACCESS_KEY_ID: storage.accessKeyId,
+          STORAGE_S3_SECRET_ACCESS_KEY: storage.secretAccessKey,
         }
         : {}),
       ...(slack ? { SLACK_WEBHOOK_URL: slack.url } : {}),
@@ -116,6 +133,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       db,
       s3,
+      storage,
       slack,
       functions,
       env,
