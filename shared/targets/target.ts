@@ -37,11 +37,14 @@ export interface SavedObject {
   sha256: string;
 }
 
-/** Options for {@link StorageTarget.load}. */
+/**
+ * Options for {@link StorageTarget.load}. A range reaching past the end is clipped: an offset at
+ * or past the end yields an empty stream, a length past the end yields the bytes up to the end.
+ */
 export interface LoadOptions {
-  /** First byte to return (default 0). */
+  /** First byte to return (default 0); a non-negative integer. */
   offset?: number;
-  /** Number of bytes to return (default: to the end). */
+  /** Number of bytes to return (default: to the end); a non-negative integer. */
   length?: number;
   signal?: AbortSignal;
 }
@@ -55,6 +58,10 @@ export interface LoadOptions {
  * - `load` and `stat` reject with {@link NotFoundError} for a missing key.
  * - `list` yields every object under the prefix, across pages, in no particular order.
  * - `remove` of a missing key succeeds (idempotent).
+ * - Keys are relative, slash-separated paths without empty, "." or ".." segments; any other key
+ *   is refused with a {@link TargetError}.
+ * - A save cancelled through its signal rejects with the signal's reason (an "AbortError"); a
+ *   save whose source stream errors rejects with that error.
  */
 export interface StorageTarget {
   /** Kind of store, for reports and the 3-2-1 check. */
