@@ -1,0 +1,289 @@
+/**
+ * `readSchema`: reads the catalogs inside the caller's snapshot and returns the DDL in restore
+ * order plus the list of tables whose rows to copy. A dozen set-based queries, pipelined on
+ * one connection, whatever the number of objects.
+ *
+ * @module
+ */
+import { buildConstraints, checksByTable, queryConstraints } from "./constraints.ts";
+import type { ReadContext } from "./context.ts";
+import type { Queryable } from "./db.ts";
+import { buildDefaultAcls, queryDefaultAcls } from "./default_acl.ts";
+import { addDepends, queryDepends } from "./depends.ts";
+import { buildEventTriggers, queryEventTriggers } from "./event_triggers.ts";
+import { buildFunctions, queryFunctions } from "./functions.ts";
+import { DumpGraph, ref } from "./graph.ts";
+import { buildIndexes, queryIndexes } from "./indexes.ts";
+import type { DatabaseSchema, DumpScope, TableToCopy } from "./model.ts";
+import { orderGraph } from "./order.ts";
+import { buildPolicies, queryPolicies } from "./policies.ts";
+import { buildPublications, queryPublications } from "./publications.ts";
+import { settingsStatement } from "./preamble.ts";
+import { makeQuoter } from "./quote.ts";
+import { buildRelations } from "./relations.ts";
+import { queryRelations, type RelationRow } from "./relations_query.ts";
+import { buildRules, queryRules } from "./rules.ts";
+import {
+  buildExtensions,
+  buildSchemas,
+  queryExtensionMembers,
+  queryExtensions,
+  querySchemas,
+} from "./schemas.ts";
+import { scopeFilter, SUPABASE_MANAGED_DATA_TABLES } from "./scope.ts";
+import { buildSequenceSets, querySequenceValues } from "./sequence_values.ts";
+import { buildStatistics, queryStatistics } from "./statistics.ts";
+import { buildTriggers, queryTriggers } from "./triggers.ts";
+import { buildTypes, queryTypes } from "./types.ts";
+import { queryUnsupported } from "./unsupported.ts";
+
+interface Basics {
+  serverVersion: string;
+  database: string;
+  searchPath: string;
+  jit: string;
+  isSupabase: boolean;
+  keywords: string[];
+}
+
+function readBasics(sql: Queryable): Promise<Basics[]> {
+  return sql<Basics[]>`
+    select current_setting('server_version') as "serverVersion",
+      current_database() as database, current_setting('search_path') as "searchPath",
+      current_setting('jit') as jit,
+      (to_regclass('auth.users') is not null and to_regclass('storage.objects') is not null
+        and exists (select from pg_roles where rolname = 'service_role')) as "isSupabase",
+      array(select word from pg_get_keywords() where catcode <> 'U') as keywords`;
+}
+
+function validateScope(scope: DumpScope): void {
+  if (scope.schemaOnly && scope.dataOnly) {
+    throw new Error("A dump cannot be both schema-only and data-only");
+  }
+  for (const name of [...(scope.includeTables ?? []), ...(scope.excludeTables ?? [])]) {
+    if (!name.includes(".")) {
+      throw new Error(`Table "${name}" must be given as schema.table`);
+    }
+  }
+}
+
+/**
+ * Reads everything inside the caller's transaction (the caller sets REPEATABLE READ READ ONLY
+ * and, for a multi-connection dump, the snapshot). `sql` is a postgres.js `TransactionSql`
+ * (or a reserved connection inside a transaction the caller began); given a pool `Sql`, a
+ * REPEATABLE READ READ ONLY transaction is opened for the read.
+ * The transaction's search_path is emptied while reading (so every name the server deparses
+ * is schema-qualified) and JIT is turned off; both are put back afterwards.
+ */
+export async function readSchema(
+  sql: Queryable,
+  scope: DumpScope = {},
+): Promise<DatabaseSchema> {
+  validateScope(scope);
+  // A pool (neither a transaction nor a reserved connection) gets a transaction of its own.
+  if (!("savepoint" in sql) && !("release" in sql)) {
+    return await sql.begin(
+      "isolation level repeatable read read only",
+      (tx) => read(tx, scope),
+    ) as DatabaseSchema;
+  }
+  return await read(sql, scope);
+}
+
+async function read(sql: Queryable, scope: DumpScope): Promise<DatabaseSchema> {
+  const [basics] = await readBasics(sql);
+  // JIT compiling these catalog queries costs far more than running them (as pg_dump knows).
+  await sql`select set_config('search_path', '', true), set_config('jit', 'off', true)`;
+  try {
+    return await readWithEmptyPath(sql, scope, basics);
+  } finally {
+    await sql`select set_config('search_path', ${basics.searchPath}, true),
+      set_config('jit', ${basics.jit}, true)`;
+  }
+}
+
+async function readWithEmptyPath(
+  sql: Queryable,
+  scope: DumpScope,
+  basics: Basics,
+): Promise<DatabaseSchema> {
+  const filter = scopeFilter(scope, { isSupabase: basics.isSupabase });
+  const [schemaRows, extensionRows, memberRows] = await Promise.all([
+    querySchemas(sql),
+    queryExtensions(sql),
+    queryExtensionMembers(sql),
+  ]);
+  const members = new Set(memberRows.map((m) => ref(m.catalog, m.oid)));
+  const ddlSchemas = schemaRows
+    .filter((s) => !s.extensionMember && filter.schemaDdl(s.name))
+    .map((s) => s.name);
+  const managedSchemas = basics.isSupabase
+    ? [...new Set(SUPABASE_MANAGED_DATA_TABLES.map((t) => t.split(".")[0]))]
+    : [];
+  const relationSchemas = [...new Set([...ddlSchemas, ...managedSchemas])];
+  const wantsData = !scope.schemaOnly;
+  const hookSchemas = scope.managedTableHooks ? relationSchemas : ddlSchemas;
+
+  const [
+    typeRows,
+    functionRows,
+    relationRows,
+    constraintRows,
+    indexRows,
+    triggerRows,
+    ruleRows,
+    policyRows,
+    statisticsRows,
+    defaultAclRows,
+    dependRows,
+    sequenceValues,
+    publicationRows,
+    eventTriggerRows,
+    unsupportedRows,
+  ] = await Promise.all([
+    queryTypes(sql, ddlSchemas),
+    queryFunctions(sql, ddlSchemas),
+    queryRelations(sql, relationSchemas),
+    queryConstraints(sql, ddlSchemas),
+    queryIndexes(sql, ddlSchemas),
+    queryTriggers(sql, hookSchemas),
+    queryRules(sql, ddlSchemas),
+    queryPolicies(sql, hookSchemas),
+    queryStatistics(sql, ddlSchemas),
+    queryDefaultAcls(sql),
+    queryDepends(sql),
+    wantsData ? querySequenceValues(sql, relationSchemas) : Promise.resolve([]),
+    queryPublications(sql),
+    queryEventTriggers(sql),
+    queryUnsupported(sql, ddlSchemas),
+  ]);
+
+  const ctx: ReadContext = {
+    graph: new DumpGraph(),
+    quoter: makeQuoter(basics.keywords),
+    filter,
+    roles: new Set(),
+    warnings: [],
+    members,
+  };
+  buildSchemas(ctx, schemaRows);
+  buildExtensions(ctx, extensionRows, {
+    members: memberRows,
+    restricted: scope.includeSchemas !== undefined || scope.includeTables !== undefined,
+    excluded: new Set(scope.excludeSchemas ?? []),
+  });
+  buildTypes(ctx, typeRows);
+  buildFunctions(ctx, functionRows);
+  const relations = buildRelations(ctx, relationRows, {
+    checks: checksByTable(constraintRows),
+    managedTableHooks: scope.managedTableHooks === true,
+  });
+  buildConstraints(ctx, constraintRows, { relations });
+  buildIndexes(ctx, indexRows, { relations });
+  buildTriggers(ctx, triggerRows, { relations });
+  buildRules(ctx, ruleRows, { relations });
+  buildPolicies(ctx, policyRows, { relations });
+  buildStatistics(ctx, statisticsRows, { relations });
+  buildDefaultAcls(ctx, defaultAclRows, { isSupabase: basics.isSupabase });
+  buildPublications(ctx, publicationRows, { relations });
+  buildEventTriggers(ctx, eventTriggerRows);
+  if (!ctx.filter.tablesRestricted) {
+    for (const row of unsupportedRows) ctx.warnings.push(`${row.kind} ${row.name} is not dumped`);
+  }
+  const schemaNames = new Set(schemaRows.map((s) => s.name));
+  for (const name of scope.includeSchemas ?? []) {
+    if (!schemaNames.has(name)) ctx.warnings.push(`Schema ${name} does not exist`);
+  }
+  const relationNames = new Set(relationRows.map((r) => `${r.schema}.${r.name}`));
+  for (const name of scope.includeTables ?? []) {
+    if (!relationNames.has(name)) ctx.warnings.push(`Table ${name} does not exist`);
+  }
+
+  const tables = wantsData ? tablesToCopy(ctx, relations.byOid) : [];
+  if (wantsData) {
+    const copied = new Set(tables.map((t) => `${t.schema}.${t.name}`));
+    buildSequenceSets(ctx, sequenceValues, {
+      byOid: relations.byOid,
+      dumped: relations.dumped,
+      tableData: new Set(
+        relationRows.filter((r) => copied.has(`${r.schema}.${r.name}`)).map((r) => r.oid),
+      ),
+    });
+  }
+
+  addDepends(ctx.graph, dependRows);
+  chainRefreshes(ctx);
+  const ordered = orderGraph(ctx.graph);
+  ctx.warnings.push(...ordered.warnings);
+
+  let statements = ordered.statements;
+  if (scope.dataOnly) {
+    statements = statements.filter((s) => s.kind === "SEQUENCE SET");
+  } else {
+    const pre = statements.filter((s) => s.section === "pre-data");
+    const post = statements.filter((s) => s.section === "post-data");
+    statements = [
+      settingsStatement("pre-data"),
+      ...pre,
+      settingsStatement("post-data"),
+      ...post,
+    ];
+  }
+  return {
+    isSupabase: basics.isSupabase,
+    serverVersion: basics.serverVersion,
+    database: basics.database,
+    schemas: ctx.filter.tablesRestricted ? [] : [...ddlSchemas].sort(),
+    statements,
+    tables,
+    roles: [...ctx.roles].filter((r) => r !== "").sort(),
+    warnings: ctx.warnings,
+  };
+}
+
+/** A materialized view is refreshed after the materialized views it reads. */
+function chainRefreshes(ctx: ReadContext): void {
+  const graph = ctx.graph;
+  for (const node of graph.nodes.values()) {
+    if (!node.id.startsWith("refresh:")) continue;
+    const view = graph.nodes.get(ref("pg_class", node.id.slice("refresh:".length)));
+    for (const dep of view?.deps ?? []) {
+      const target = graph.resolve(dep);
+      if (target?.startsWith("pg_class:")) {
+        const refresh = `refresh:${target.slice("pg_class:".length)}`;
+        if (graph.nodes.has(refresh) && refresh !== node.id) node.deps.add(refresh);
+      }
+    }
+  }
+}
+
+function tablesToCopy(ctx: ReadContext, byOid: Map<string, RelationRow>): TableToCopy[] {
+  const ancestors = (row: RelationRow): string[] => {
+    const out: string[] = [];
+    let current: RelationRow | undefined = row;
+    while (current?.isPartition && current.parents.length > 0) {
+      const parent: RelationRow | undefined = byOid.get(current.parents[0].oid);
+      if (!parent) break;
+      out.push(`${parent.schema}.${parent.name}`);
+      current = parent;
+    }
+    return out;
+  };
+  const tables: TableToCopy[] = [];
+  for (const row of byOid.values()) {
+    if (row.kind !== "r" || ctx.members.has(ref("pg_class", row.oid))) continue;
+    if (!ctx.filter.tableData(row.schema, row.name, ancestors(row))) continue;
+    tables.push({
+      schema: row.schema,
+      name: row.name,
+      columns: row.columns.filter((c) => c.generated === "").map((c) => c.name),
+      kind: row.isPartition ? "partition" : "table",
+      estimatedRows: Math.round(row.rows),
+      estimatedBytes: Number(row.bytes),
+      managed: ctx.filter.managed(row.schema, row.name),
+    });
+  }
+  return tables.sort((a, b) =>
+    a.schema === b.schema ? (a.name < b.name ? -1 : 1) : a.schema < b.schema ? -1 : 1
+  );
+}

@@ -1,0 +1,14 @@
+/**
+ * Retention and pruning: grandfather-father-son policies per backup kind, refused while backups
+ * fail, and mark-and-sweep of unreferenced blobs with a grace period and a lock.
+ *
+ * @module
+ */
+export * from "./policy.ts";
+export * from "./gfs.ts";
+export * from "./health.ts";
+export * from "./catalog.ts";
+export * from "./plan.ts";
+export * from "./prune.ts";
+export * from "./step.ts";
+export * from "./run_now.ts";
