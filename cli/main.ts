@@ -23,9 +23,45 @@ const commands: Record<string, Command> = {
     summary: "the whole job on a throwaway local stack, with a report",
     load: () => import("./commands/demo.ts"),
   },
+  backup: {
+    summary: "back up a database (--db <url>) into --to <target>",
+    load: () => import("./commands/backup.ts"),
+  },
+  restore: {
+    summary: "restore a database backup from --from <target> into --db <url>",
+    load: () => import("./commands/restore.ts"),
+  },
+  list: {
+    summary: "list the database backups in --from <target>",
+    load: () => import("./commands/list.ts"),
+  },
   migrate: {
     summary: "apply supabase/migrations to --db in file-name order",
     load: () => import("./commands/migrate.ts"),
+  },
+  snapshot: {
+    summary: "snapshot the Storage buckets, incrementally, into --to <target>",
+    load: () => import("./commands/snapshot.ts"),
+  },
+  "restore-storage": {
+    summary: "restore a Storage snapshot from --from <target> (--dry-run to plan)",
+    load: () => import("./commands/restore_storage.ts"),
+  },
+  prune: {
+    summary: "apply retention to --from <target> and sweep unreferenced blobs (--dry-run)",
+    load: () => import("./commands/prune.ts"),
+  },
+  replicate: {
+    summary: "copy backups from --from <target> to each --to <target> (--backup id|latest)",
+    load: () => import("./commands/replicate.ts"),
+  },
+  "backup-config": {
+    summary: "encrypted backup of env files (--file .env…) into --to <target>",
+    load: () => import("./commands/backup_config.ts"),
+  },
+  "backup-code": {
+    summary: "the git repository (--repo <path>) as a verified bundle into --to <target>",
+    load: () => import("./commands/backup_code.ts"),
   },
 };
 

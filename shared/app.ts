@@ -9,6 +9,7 @@ import postgres from "postgres";
 import { type Config, config } from "./config.ts";
 import type { AuthSettings } from "./http/auth.ts";
 import { type BudgetLimits, type ExecutorContext, PLAN_BUDGETS, type Step } from "./jobs/mod.ts";
+import { notifyRunOutcome } from "./notify/mod.ts";
 import { RunStore } from "./runs/mod.ts";
 import type { RunKind } from "./runs/mod.ts";
 
@@ -60,6 +61,10 @@ export function createApp(
       steps,
       staleAfterMs: options.staleAfterMs,
       heartbeatMs: options.heartbeatMs,
+      // Failures always notify; successes when configured (as the runbook's DR announces).
+      onFailure: (run) => notifyRunOutcome(run, { sql, config: settings }),
+      onSuccess: (run) =>
+        notifyRunOutcome(run, { sql, config: settings, notifyOnSuccess: settings.notifyOnSuccess }),
     },
     auth: {
       cronSecret: settings.cronSecret,

@@ -8,6 +8,11 @@
  * @module
  */
 import { z } from "zod";
+import {
+  DEFAULT_RETENTION,
+  parseRetentionPolicy,
+  type RetentionPolicy,
+} from "./retention/policy.ts";
 
 /** Where backups go when nothing is configured: a folder beside the project. */
 export const DEFAULT_LOCAL_TARGET = "file://" +
@@ -64,6 +69,15 @@ const nameList = z.string().regex(
   'must be a comma-separated list of names, like "offsite,archive"',
 ).transform((value) => value.split(",").map((name) => name.trim()));
 
+const retention = z.string().transform((value, context) => {
+  try {
+    return parseRetentionPolicy(value);
+  } catch (error) {
+    context.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 const environmentSchema = z.object({
   SUPABASE_URL: url("https://<ref>.supabase.co").optional(),
   SUPABASE_DB_URL: postgresUrl.optional(),
@@ -97,6 +111,10 @@ const environmentSchema = z.object({
   SAUVEGARDE_OFFSITE_TARGETS: nameList.optional(),
   SAUVEGARDE_CRON_JOBS: nameList.optional(),
   SAUVEGARDE_VERIFY_SAMPLE: z.union([z.literal("all"), positiveInt]).optional(),
+  SAUVEGARDE_RETENTION: retention.optional(),
+  SAUVEGARDE_DATABASE_RETENTION: retention.optional(),
+  SAUVEGARDE_STORAGE_RETENTION: retention.optional(),
+  SAUVEGARDE_PRUNE_GRACE: duration.optional(),
 });
 
 /** S3 connection settings (shared by backup targets and the Storage source). */
@@ -140,19 +158,24 @@ export interface Config {
   notifyOnSuccess: boolean;
   /** Targets declared offsite by name; unset: decided from each target's location. */
   offsiteTargets?: string[];
-  /** pg_cron jobs verification expects to exist and to run. */
-  cronJobs: string[];
+  /**
+   * pg_cron jobs verification expects to exist and to run; unset: the suite's jobs that are
+   * on by default (public.sauvegarde_schedules), else {@link DEFAULT_CRON_JOBS}.
+   */
+  cronJobs?: string[];
   /** Blobs read back and re-hashed per verification: a count, or "all". */
   verifySample: number | "all";
+  /** Retention per backup kind (SAUVEGARDE_RETENTION, then the per-kind variables). */
+  retention: { database: RetentionPolicy; storage: RetentionPolicy };
+  /** Unreferenced blobs younger than this are never pruned, in ms (default 24 h). */
+  pruneGraceMs: number;
 }
 
-/** The pg_cron jobs the scheduled-job migration creates, expected by default. */
+/** The pg_cron jobs expected when neither configuration nor the schedules table say. */
 export const DEFAULT_CRON_JOBS: readonly string[] = [
   "sauvegarde-database-backup",
   "sauvegarde-storage-snapshot",
   "sauvegarde-verify",
-  "sauvegarde-retention",
-  "sauvegarde-restore-test",
 ];
 
 /** Raised when the environment does not validate; the message lists every problem. */
@@ -252,8 +275,14 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     alertRepeatMs: e.SAUVEGARDE_ALERT_REPEAT ?? 4 * 3_600_000,
     notifyOnSuccess: e.SAUVEGARDE_NOTIFY_ON_SUCCESS ?? false,
     offsiteTargets: e.SAUVEGARDE_OFFSITE_TARGETS,
-    cronJobs: e.SAUVEGARDE_CRON_JOBS ?? [...DEFAULT_CRON_JOBS],
+    cronJobs: e.SAUVEGARDE_CRON_JOBS,
     verifySample: e.SAUVEGARDE_VERIFY_SAMPLE ?? 8,
+    retention: {
+      database: e.SAUVEGARDE_DATABASE_RETENTION ?? e.SAUVEGARDE_RETENTION ??
+        { ...DEFAULT_RETENTION },
+      storage: e.SAUVEGARDE_STORAGE_RETENTION ?? e.SAUVEGARDE_RETENTION ?? { ...DEFAULT_RETENTION },
+    },
+    pruneGraceMs: e.SAUVEGARDE_PRUNE_GRACE ?? 24 * 3_600_000,
   };
 }
 

@@ -9,7 +9,7 @@
  * @module
  */
 import { app } from "../../shared/app.ts";
-import { authorize, json, notFound, readJson, route } from "../../shared/http/mod.ts";
+import { authorize, callerSettings, json, notFound, readJson, route } from "../../shared/http/mod.ts";
 import { badRequest } from "../../shared/http/errors.ts";
 import { inBackground } from "../../shared/jobs/background.ts";
 import {
@@ -25,8 +25,8 @@ import "../../shared/jobs/steps.ts";
 /** The function's handler, served by Supabase's runtime or the local functions host. */
 export const handler = route({
   async POST(request) {
+    const caller = await authorize(request, callerSettings(), ["cron", "admin", "service"]);
     const context = app();
-    const caller = await authorize(request, context.auth, ["cron", "admin", "service"]);
     const body = await readJson(request);
     if (body && typeof body === "object" && "continue" in body) {
       checkMayContinue(caller);
@@ -38,8 +38,8 @@ export const handler = route({
     return json(started, 202);
   },
   async GET(request) {
+    await authorize(request, callerSettings(), ["cron", "admin", "service"]);
     const context = app();
-    await authorize(request, context.auth, ["cron", "admin", "service"]);
     const runId = new URL(request.url).searchParams.get("runId");
     if (!runId) throw badRequest("Add ?runId=<id> to read a run");
     const run = await context.store.get(runId);

@@ -9,6 +9,7 @@
  * @module
  */
 import * as jose from "jose";
+import { config } from "../config.ts";
 import { forbidden, unauthorized } from "./errors.ts";
 
 /** A caller that passed {@link authorize}. */
@@ -28,6 +29,15 @@ export interface AuthSettings {
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * Who may call, from the configuration alone, so callers are checked before anything else
+ * (no database connection is opened for an unauthorised request).
+ */
+export function callerSettings(): AuthSettings {
+  const { cronSecret, serviceKeys, jwks, jwtSecret } = config();
+  return { cronSecret, serviceKeys, jwks, jwtSecret };
+}
 
 /** Compares secrets in time independent of where they differ. */
 export function secretsEqual(a: string, b: string): boolean {

@@ -44,8 +44,8 @@ export interface ExecutorContext {
   store: RunStore;
   steps: Partial<Record<RunKind, Step>>;
   /** Called once when a run fails (to notify); its own errors are logged, never thrown. */
-  onFailure?: (run: Run, error: string) => Promise<void>;
-  onSuccess?: (run: Run) => Promise<void>;
+  onFailure?: (run: Run, error: string) => Promise<unknown>;
+  onSuccess?: (run: Run) => Promise<unknown>;
   /** After this many consecutive interrupted steps without progress, the run fails. */
   maxInterruptions?: number;
   staleAfterMs?: number;

@@ -4,3 +4,10 @@
  *
  * @module
  */
+import { registerStep } from "../app.ts";
+import { createDatabaseStep } from "../database/run_step.ts";
+import "../storage/register.ts";
+
+registerStep("database", createDatabaseStep);
+import "../retention/register.ts";
+import "../replication/register.ts";
