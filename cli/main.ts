@@ -47,6 +47,14 @@ const commands: Record<string, Command> = {
     summary: "restore a Storage snapshot from --from <target> (--dry-run to plan)",
     load: () => import("./commands/restore_storage.ts"),
   },
+  "test-restore": {
+    summary: "restore the latest backup into a scratch database and check it (a restore test)",
+    load: () => import("./commands/test_restore.ts"),
+  },
+  recover: {
+    summary: "disaster recovery: restore the database then Storage, check both, report the RTO",
+    load: () => import("./commands/recover.ts"),
+  },
   prune: {
     summary: "apply retention to --from <target> and sweep unreferenced blobs (--dry-run)",
     load: () => import("./commands/prune.ts"),

@@ -106,6 +106,7 @@ const environmentSchema = z.object({
   SAUVEGARDE_DATABASE_OBJECTIVE: duration.optional(),
   SAUVEGARDE_STORAGE_OBJECTIVE: duration.optional(),
   SAUVEGARDE_RESTORE_TEST_MAX_AGE: duration.optional(),
+  SAUVEGARDE_RESTORE_TEST_DB_URL: postgresUrl.optional(),
   SAUVEGARDE_ALERT_REPEAT: duration.optional(),
   SAUVEGARDE_NOTIFY_ON_SUCCESS: booleanFlag.optional(),
   SAUVEGARDE_OFFSITE_TARGETS: nameList.optional(),
@@ -152,6 +153,8 @@ export interface Config {
   objectives: { database?: number; storage?: number };
   /** Maximum age of the last successful restore test, in ms. */
   restoreTestMaxAgeMs: number;
+  /** Server where restore tests create their scratch database; unset: SUPABASE_DB_URL's. */
+  restoreTestDbUrl?: string;
   /** How often an alert still failing is sent again, in ms. */
   alertRepeatMs: number;
   /** Also notify when backups, snapshots and restores succeed. */
@@ -272,6 +275,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
       storage: e.SAUVEGARDE_STORAGE_OBJECTIVE,
     },
     restoreTestMaxAgeMs: e.SAUVEGARDE_RESTORE_TEST_MAX_AGE ?? 31 * 86_400_000,
+    restoreTestDbUrl: e.SAUVEGARDE_RESTORE_TEST_DB_URL,
     alertRepeatMs: e.SAUVEGARDE_ALERT_REPEAT ?? 4 * 3_600_000,
     notifyOnSuccess: e.SAUVEGARDE_NOTIFY_ON_SUCCESS ?? false,
     offsiteTargets: e.SAUVEGARDE_OFFSITE_TARGETS,

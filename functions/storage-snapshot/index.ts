@@ -14,8 +14,8 @@ import { z } from "zod";
 import { app } from "../../shared/app.ts";
 import {
   authorize,
-  callerSettings,
   badRequest,
+  callerSettings,
   HttpError,
   json,
   notFound,

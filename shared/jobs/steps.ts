@@ -11,3 +11,4 @@ import "../storage/register.ts";
 registerStep("database", createDatabaseStep);
 import "../retention/register.ts";
 import "../replication/register.ts";
+import "../restore_test/register.ts";

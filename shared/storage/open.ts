@@ -1,0 +1,115 @@
+/**
+ * Builds the Storage engine's parts from the configuration: the source client on the Storage
+ * S3 endpoint, and a repository per backup target with the configured compression and keys.
+ *
+ * @module
+ */
+import type postgres from "postgres";
+import { Keyring } from "../codec/encryption.ts";
+import type { Config } from "../config.ts";
+import { Repository } from "../repository/mod.ts";
+import { openTarget } from "../targets/open_target.ts";
+import type { StorageTarget } from "../targets/target.ts";
+import { printableEndpoint, type StorageS3Settings } from "./s3_client.ts";
+import { S3Http } from "./s3_http.ts";
+import type { SnapshotContext } from "./snapshot.ts";
+import { StorageSource } from "./source.ts";
+
+/** Storage is not configured, so nothing can be snapshotted. */
+export class StorageNotConfiguredError extends Error {
+  constructor() {
+    super(
+      "Storage is not configured: set STORAGE_S3_ENDPOINT, STORAGE_S3_ACCESS_KEY_ID and " +
+        "STORAGE_S3_SECRET_ACCESS_KEY (Project Settings, Storage, S3 access keys)",
+    );
+    this.name = "StorageNotConfiguredError";
+  }
+}
+
+/** A repository opened on a target URL, with the target to close. */
+export interface OpenedRepository {
+  name: string;
+  repository: Repository;
+  /** The same repository writing blobs uncompressed (for incompressible objects). */
+  uncompressed: Repository;
+  target: StorageTarget;
+}
+
+/** Opens a repository on a target URL with the configured codecs and keys. */
+export async function openRepository(
+  name: string,
+  url: string,
+  config: Pick<Config, "s3" | "compression" | "encryptionKeys">,
+): Promise<OpenedRepository> {
+  const target = openTarget(url, { s3: config.s3 });
+  const keyring = config.encryptionKeys ? await Keyring.parse(config.encryptionKeys) : undefined;
+  return {
+    name,
+    target,
+    repository: new Repository(target, { compression: config.compression, keyring }),
+    uncompressed: new Repository(target, { compression: "none", keyring }),
+  };
+}
+
+/** The Storage source settings, or {@link StorageNotConfiguredError}. */
+export function storageSettings(config: Pick<Config, "storageSource">): StorageS3Settings {
+  const source = config.storageSource;
+  if (!source?.endpoint) throw new StorageNotConfiguredError();
+  return { ...source, endpoint: source.endpoint };
+}
+
+/** A snapshot context and what must be closed after it. */
+export interface OpenedSnapshotContext {
+  context: SnapshotContext;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens everything a snapshot needs: the source from `config.storageSource` (or `source`),
+ * and one repository per target, given as name → URL.
+ */
+export async function openSnapshotContext(
+  config: Pick<Config, "s3" | "compression" | "encryptionKeys" | "storageSource">,
+  options: {
+    targets: Record<string, string>;
+    source?: StorageS3Settings;
+    sql?: postgres.Sql;
+    concurrency?: number;
+    memoryBytes?: number;
+  },
+): Promise<OpenedSnapshotContext> {
+  const settings = options.source ?? storageSettings(config);
+  const opened: OpenedRepository[] = [];
+  const close = async () => {
+    await Promise.all(opened.map((o) => o.target.close().catch(() => {})));
+  };
+  try {
+    for (const [name, url] of Object.entries(options.targets)) {
+      opened.push(await openRepository(name, url, config));
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    context: {
+      source: new StorageSource(new S3Http(settings)),
+      sourceEndpoint: printableEndpoint(settings.endpoint),
+      repositories: opened.map(({ name, repository, uncompressed }) => ({
+        name,
+        repository,
+        uncompressed: config.compression === "none" ? undefined : uncompressed,
+      })),
+      sql: options.sql,
+      options: {
+        compression: config.compression === "none"
+          ? "none"
+          : `${config.compression}, none for incompressible objects`,
+        encrypted: config.encryptionKeys !== undefined,
+      },
+      concurrency: options.concurrency,
+      memoryBytes: options.memoryBytes,
+    },
+    close,
+  };
+}

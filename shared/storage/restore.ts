@@ -1,0 +1,232 @@
+/**
+ * Restoring a Storage snapshot: re-create missing buckets (and their settings when the
+ * database is reachable), upload every object that is missing or different, skip those already
+ * identical (same size, ETag, content type, cache control and metadata), keep memory flat
+ * (objects stream from the repository, verified, to the destination). A dry run only plans.
+ *
+ * @module
+ */
+import type postgres from "postgres";
+import { applyBucketSettings } from "./bucket_settings.ts";
+import type { StorageDestination } from "./destination.ts";
+import {
+  type ObjectEntry,
+  parseStorageManifest,
+  STORAGE_MANIFEST_KIND,
+  type StorageManifest,
+} from "./manifest.ts";
+import type { SnapshotRepository } from "./repository_port.ts";
+import { WeightedLimiter } from "./limiter.ts";
+import { listSnapshotIds } from "./catalog.ts";
+import { createHash } from "node:crypto";
+
+/** Options for {@link restoreStorage}. */
+export interface RestoreOptions {
+  /** Snapshot id, or "latest". */
+  snapshot: string;
+  /** Only these buckets (default: all in the snapshot). */
+  buckets?: string[];
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** Plan only: nothing is created or uploaded. */
+  dryRun?: boolean;
+  /** Uploads at once (default 8). */
+  concurrency?: number;
+  /** The destination project's database, to re-apply bucket settings. */
+  sql?: postgres.Sql;
+  signal?: AbortSignal;
+  /** Called for each decision, as it is made. */
+  onAction?: (action: RestoreAction) => void;
+}
+
+/** One decision of a restore. */
+export interface RestoreAction {
+  action: "create-bucket" | "upload" | "skip";
+  bucket: string;
+  key?: string;
+  size?: number;
+  /** Why: "missing", "different" or "identical" (objects), "missing" (buckets). */
+  reason: string;
+}
+
+/** What a restore did (or, dry, would do). */
+export interface RestoreReport {
+  snapshotId: string;
+  dryRun: boolean;
+  bucketsCreated: string[];
+  objects: number;
+  uploaded: number;
+  skipped: number;
+  /** Bytes uploaded (or to upload). */
+  bytes: number;
+  seconds: number;
+}
+
+/** The snapshot a restore request names doesn't exist. */
+export class SnapshotNotFoundError extends Error {
+  constructor(readonly snapshot: string) {
+    super(
+      snapshot === "latest"
+        ? "The target holds no Storage snapshot"
+        : `Storage snapshot ${snapshot} does not exist on the target`,
+    );
+    this.name = "SnapshotNotFoundError";
+  }
+}
+
+/** Loads the manifest of a snapshot id or "latest". */
+export async function loadStorageSnapshot(
+  repository: SnapshotRepository,
+  snapshot: string,
+): Promise<StorageManifest> {
+  const ids = await listSnapshotIds(repository);
+  const id = snapshot === "latest" ? ids[0] : snapshot;
+  if (!id || !ids.includes(id)) throw new SnapshotNotFoundError(snapshot);
+  return parseStorageManifest(await repository.loadManifest(STORAGE_MANIFEST_KIND, id), id);
+}
+
+/** Restores a snapshot (or plans it, with `dryRun`). */
+export async function restoreStorage(
+  repository: SnapshotRepository,
+  destination: StorageDestination,
+  options: RestoreOptions,
+): Promise<RestoreReport> {
+  const started = performance.now();
+  const manifest = await loadStorageSnapshot(repository, options.snapshot);
+  const wanted = options.buckets?.length ? new Set(options.buckets) : undefined;
+  if (wanted) {
+    const unknown = [...wanted].filter((b) => !manifest.buckets.some((m) => m.name === b));
+    if (unknown.length) {
+      throw new Error(
+        `Snapshot ${manifest.id} has no bucket ${unknown.map((b) => `"${b}"`).join(", ")}`,
+      );
+    }
+  }
+  const prefix = options.prefix ?? "";
+  const buckets = manifest.buckets.filter((b) => !wanted || wanted.has(b.name));
+  const report: RestoreReport = {
+    snapshotId: manifest.id,
+    dryRun: options.dryRun ?? false,
+    bucketsCreated: [],
+    objects: 0,
+    uploaded: 0,
+    skipped: 0,
+    bytes: 0,
+    seconds: 0,
+  };
+  const tell = (action: RestoreAction) => options.onAction?.(action);
+  const existingBuckets = await destination.listBuckets();
+  const limiter = new WeightedLimiter({ count: options.concurrency ?? 8, weight: 64 * 2 ** 20 });
+
+  for (const bucket of buckets) {
+    options.signal?.throwIfAborted();
+    const exists = existingBuckets.has(bucket.name);
+    if (!exists) {
+      tell({ action: "create-bucket", bucket: bucket.name, reason: "missing" });
+      report.bucketsCreated.push(bucket.name);
+      if (!report.dryRun) {
+        await destination.createBucket(bucket.name);
+        if (options.sql && bucket.settings) {
+          await applyBucketSettings(options.sql, bucket.name, bucket.settings);
+        }
+      }
+    }
+    const existing = exists ? await destination.listExisting(bucket.name, prefix) : new Map();
+    const entries = manifest.objects.filter((e) =>
+      e.bucket === bucket.name && e.key.startsWith(prefix)
+    );
+    const tasks: Promise<void>[] = [];
+    let failure: unknown;
+    for (const entry of entries) {
+      if (failure) break;
+      const weight = Math.min(entry.size, 16 * 2 ** 20) * 2 + 65536;
+      await limiter.acquire(weight);
+      const task = restoreObject(repository, destination, entry, existing.get(entry.key), {
+        dryRun: report.dryRun,
+        signal: options.signal,
+      }).then((action) => {
+        report.objects++;
+        if (action.action === "upload") {
+          report.uploaded++;
+          report.bytes += entry.size;
+        } else report.skipped++;
+        tell(action);
+      }, (error) => {
+        failure ??= error;
+      }).finally(() => limiter.release(weight));
+      tasks.push(task);
+    }
+    await Promise.all(tasks);
+    if (failure) throw failure;
+  }
+  report.seconds = Math.round((performance.now() - started) / 10) / 100;
+  return report;
+}
+
+async function restoreObject(
+  repository: SnapshotRepository,
+  destination: StorageDestination,
+  entry: ObjectEntry,
+  existing: { size: number; etag: string } | undefined,
+  options: { dryRun: boolean; signal?: AbortSignal },
+): Promise<RestoreAction> {
+  const base = { bucket: entry.bucket, key: entry.key, size: entry.size };
+  let reason = "missing";
+  if (existing) {
+    reason = "different";
+    if (existing.size === entry.size && existing.etag === entry.etag) {
+      const head = await destination.head(entry.bucket, entry.key);
+      if (head && sameMetadata(entry, head)) {
+        return { action: "skip", reason: "identical", ...base };
+      }
+    }
+  }
+  if (!options.dryRun) {
+    const body = repository.readStream(entry.blobs, { prefetch: 1 })
+      .pipeThrough(verifying(entry));
+    await destination.put(entry, body, { signal: options.signal });
+  }
+  return { action: "upload", reason, ...base };
+}
+
+function sameMetadata(
+  entry: ObjectEntry,
+  head: {
+    contentType?: string;
+    cacheControl?: string;
+    contentEncoding?: string;
+    contentDisposition?: string;
+    metadata: Record<string, string>;
+  },
+): boolean {
+  const same = (a: string | undefined, b: string | undefined) => a === undefined || a === b;
+  if (!same(entry.contentType, head.contentType)) return false;
+  if (!same(entry.cacheControl, head.cacheControl)) return false;
+  if (!same(entry.contentEncoding, head.contentEncoding)) return false;
+  if (!same(entry.contentDisposition, head.contentDisposition)) return false;
+  const lower = (m: Record<string, string>) =>
+    JSON.stringify(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]).sort());
+  return lower(entry.metadata) === lower(head.metadata);
+}
+
+/** Passes bytes through, failing before the end when they do not hash to the entry's SHA-256. */
+function verifying(entry: ObjectEntry): TransformStream<Uint8Array, Uint8Array> {
+  const hash = createHash("sha256");
+  let size = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      hash.update(chunk);
+      size += chunk.length;
+      controller.enqueue(chunk);
+    },
+    flush() {
+      const actual = hash.digest("hex");
+      if (size !== entry.size || actual !== entry.sha256) {
+        throw new Error(
+          `Object "${entry.key}" of bucket "${entry.bucket}" does not match its snapshot ` +
+            `(${size} bytes hashing to ${actual.slice(0, 12)}…)`,
+        );
+      }
+    },
+  });
+}

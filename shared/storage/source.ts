@@ -1,0 +1,282 @@
+/**
+ * Reading Supabase Storage through its S3-compatible endpoint: every bucket, a complete
+ * recursive listing (ListObjectsV2, followed across pages by continuation token; never the
+ * REST list(), which is one folder of 100 entries), and object bodies in bounded parts.
+ *
+ * @module
+ */
+import { errorFrom, S3Http, S3ResponseError, xmlBlocks, xmlValue } from "./s3_http.ts";
+
+/** One object as the listing reports it. */
+export interface ListedObject {
+  bucket: string;
+  key: string;
+  size: number;
+  /** ETag without quotes. */
+  etag: string;
+  /** ISO 8601. */
+  lastModified: string;
+}
+
+/** An object's body and the metadata that came with it. */
+export interface SourceObject {
+  body: ReadableStream<Uint8Array>;
+  size: number;
+  etag: string;
+  lastModified: string;
+  contentType?: string;
+  cacheControl?: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  metadata: Record<string, string>;
+}
+
+/** The object was listed but is gone (deleted while the snapshot ran). */
+export class ObjectVanishedError extends Error {
+  constructor(readonly bucket: string, readonly key: string) {
+    super(`Object "${key}" in bucket "${bucket}" disappeared while the snapshot ran`);
+    this.name = "ObjectVanishedError";
+  }
+}
+
+/** The object was replaced while it was being read in parts. */
+export class ObjectChangedError extends Error {
+  constructor(readonly bucket: string, readonly key: string) {
+    super(`Object "${key}" in bucket "${bucket}" changed while it was being read`);
+    this.name = "ObjectChangedError";
+  }
+}
+
+/** Objects larger than this are read in ranged parts of this size. */
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+
+/** A bucket named in the request does not exist on the source. */
+export class BucketNotFoundError extends Error {
+  constructor(readonly bucket: string) {
+    super(`Bucket "${bucket}" does not exist on the Storage endpoint`);
+    this.name = "BucketNotFoundError";
+  }
+}
+
+/** Strips the quotes S3 puts around ETags. */
+export function normalizeEtag(etag: string | undefined): string {
+  return (etag ?? "").replace(/^W\//, "").replace(/^"|"$/g, "");
+}
+
+/** Reads buckets and objects from a Storage S3 endpoint. */
+export class StorageSource {
+  constructor(private readonly http: S3Http) {}
+
+  /** Names of every bucket, sorted. */
+  async listBuckets(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    const xml = await this.http.text(undefined, undefined, { signal: options.signal });
+    return xmlBlocks(xml, "Bucket").map((b) => xmlValue(b, "Name") ?? "").filter(Boolean).sort();
+  }
+
+  /**
+   * Every object of a bucket, in the server's listing order, following continuation tokens
+   * until the listing is complete. `startAfter` resumes after a key (exclusive).
+   */
+  async *listObjects(
+    bucket: string,
+    options: { startAfter?: string; pageSize?: number; signal?: AbortSignal } = {},
+  ): AsyncIterable<ListedObject> {
+    let token: string | undefined;
+    do {
+      let xml: string;
+      try {
+        xml = await this.http.text(bucket, undefined, {
+          query: {
+            "list-type": "2",
+            "max-keys": String(options.pageSize ?? 1000),
+            "continuation-token": token,
+            "start-after": token ? undefined : options.startAfter,
+          },
+          signal: options.signal,
+        });
+      } catch (error) {
+        if (error instanceof S3ResponseError && error.code === "NoSuchBucket") {
+          throw new BucketNotFoundError(bucket);
+        }
+        throw error;
+      }
+      for (const item of xmlBlocks(xml, "Contents")) {
+        const key = xmlValue(item, "Key");
+        if (key === undefined) continue;
+        const modified = xmlValue(item, "LastModified");
+        yield {
+          bucket,
+          key,
+          size: Number(xmlValue(item, "Size") ?? 0),
+          etag: normalizeEtag(xmlValue(item, "ETag")),
+          lastModified: modified ? new Date(modified).toISOString() : new Date(0).toISOString(),
+        };
+      }
+      const truncated = xmlValue(xml, "IsTruncated") === "true";
+      token = truncated ? xmlValue(xml, "NextContinuationToken") : undefined;
+      if (truncated && !token) {
+        throw new Error(`Listing of bucket "${bucket}" was truncated without a continuation token`);
+      }
+    } while (token);
+  }
+
+  /**
+   * Opens an object for reading. An object up to `partSize` is read whole in one request;
+   * a larger one as consecutive ranged GETs pinned to the first part's ETag (`If-Match`), at
+   * most `prefetch` parts ahead of the reader, so memory stays bounded whatever the object's
+   * size and however slowly it is consumed.
+   *
+   * @throws {ObjectVanishedError} when the object no longer exists
+   * @throws {ObjectChangedError} when it was replaced while being read
+   */
+  async getObject(
+    bucket: string,
+    key: string,
+    options: { signal?: AbortSignal; sizeHint?: number; partSize?: number; prefetch?: number } = {},
+  ): Promise<SourceObject> {
+    const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    const ranged = (options.sizeHint ?? 0) > partSize;
+    const first = await this.#get(bucket, key, {
+      signal: options.signal,
+      range: ranged ? `bytes=0-${partSize - 1}` : undefined,
+    });
+    const partial = first.status === 206;
+    const total = partial
+      ? totalFromRange(first.headers.get("content-range"))
+      : Number(first.headers.get("content-length") ?? 0);
+    const etag = first.headers.get("etag") ?? "";
+    const head = { size: total, ...describe(first.headers) };
+    if (!partial && total > partSize) {
+      // Larger than listed, or the server ignored the range: stream it rather than hold it.
+      return { ...head, body: first.body ?? ReadableStream.from([]) };
+    }
+    const firstLength = partial ? Math.min(partSize, total) : total;
+    const firstPart = readAll(first, firstLength);
+    firstPart.catch(() => {}); // Reported when the reader reaches it.
+    if (!partial || total <= partSize) {
+      return { ...head, body: ReadableStream.from(once(firstPart)) };
+    }
+    const parts = Math.ceil(total / partSize);
+    const fetchPart = async (index: number): Promise<Uint8Array> => {
+      const start = index * partSize;
+      const end = Math.min(total, start + partSize) - 1;
+      const response = await this.#get(bucket, key, {
+        signal: options.signal,
+        range: `bytes=${start}-${end}`,
+        ifMatch: etag,
+      });
+      if (response.status !== 206) {
+        await response.body?.cancel();
+        throw new Error(`The Storage endpoint ignored a ranged read of "${key}"`);
+      }
+      // Also checked here, for endpoints that ignore If-Match.
+      if (normalizeEtag(response.headers.get("etag") ?? "") !== normalizeEtag(etag)) {
+        await response.body?.cancel();
+        throw new ObjectChangedError(bucket, key);
+      }
+      return await readAll(response, end - start + 1);
+    };
+    const prefetch = Math.max(1, options.prefetch ?? 1);
+    const queue: Promise<Uint8Array>[] = [firstPart];
+    let next = 1;
+    const fill = () => {
+      while (queue.length <= prefetch && next < parts) {
+        const load = fetchPart(next++);
+        load.catch(() => {}); // Reported when the reader reaches it.
+        queue.push(load);
+      }
+    };
+    fill();
+    async function* body(): AsyncGenerator<Uint8Array> {
+      while (queue.length) {
+        const bytes = await queue.shift()!;
+        fill();
+        yield bytes;
+      }
+    }
+    return { ...head, body: ReadableStream.from(body()) };
+  }
+
+  async #get(
+    bucket: string,
+    key: string,
+    options: { signal?: AbortSignal; range?: string; ifMatch?: string },
+  ): Promise<Response> {
+    const response = await this.http.request("GET", bucket, key, {
+      headers: { range: options.range, "if-match": options.ifMatch },
+      signal: options.signal,
+    });
+    if (response.ok) return response;
+    const error = errorFrom(response.status, await response.text());
+    if (error.code === "NoSuchKey" || (response.status === 404 && error.code !== "NoSuchBucket")) {
+      throw new ObjectVanishedError(bucket, key);
+    }
+    if (error.code === "NoSuchBucket") throw new BucketNotFoundError(bucket);
+    // A later part failing its precondition, or out of range: the object was replaced.
+    if (response.status === 412 || (response.status === 416 && options.ifMatch)) {
+      throw new ObjectChangedError(bucket, key);
+    }
+    throw error;
+  }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Header values arrive as Latin-1 code units; UTF-8 metadata is decoded back when valid. */
+function headerText(value: string): string {
+  let high = false;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code > 0xff) return value;
+    if (code >= 0x80) high = true;
+  }
+  if (!high) return value;
+  try {
+    return utf8.decode(Uint8Array.from(value, (c) => c.charCodeAt(0)));
+  } catch {
+    return value;
+  }
+}
+
+function describe(headers: Headers): Omit<SourceObject, "body" | "size"> {
+  const optional = (name: string) => {
+    const value = headers.get(name);
+    return value === null ? undefined : headerText(value);
+  };
+  const metadata: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    if (name.startsWith("x-amz-meta-")) {
+      metadata[name.slice("x-amz-meta-".length)] = headerText(value);
+    }
+  });
+  const modified = headers.get("last-modified");
+  return {
+    etag: normalizeEtag(headers.get("etag") ?? ""),
+    lastModified: (modified ? new Date(modified) : new Date(0)).toISOString(),
+    contentType: optional("content-type"),
+    cacheControl: optional("cache-control"),
+    contentEncoding: optional("content-encoding"),
+    contentDisposition: optional("content-disposition"),
+    metadata,
+  };
+}
+
+async function* once(part: Promise<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const bytes = await part;
+  if (bytes.length) yield bytes;
+}
+
+/** Reads a body of known length whole (callers bound the length), checking it. */
+async function readAll(response: Response, length: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes.length !== length) {
+    throw new Error(`The Storage endpoint sent ${bytes.length} bytes where ${length} were due`);
+  }
+  return bytes;
+}
+
+function totalFromRange(contentRange: string | null): number {
+  const match = /\/(\d+)\s*$/.exec(contentRange ?? "");
+  if (!match) throw new Error("The Storage endpoint answered a ranged read without Content-Range");
+  return Number(match[1]);
+}

@@ -1,0 +1,266 @@
+/**
+ * Storage snapshots and restores against real S3-protocol servers: one standing in for
+ * Supabase Storage, one holding the backup repository.
+ */
+import assert from "node:assert/strict";
+import { DeleteObjectCommand, GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { destinationOn, startStorageStack, type StorageStack } from "./storage_fixtures.ts";
+import { snapshotStorage } from "../shared/storage/snapshot.ts";
+import { type RestoreAction, restoreStorage } from "../shared/storage/restore.ts";
+import { loadStorageSnapshot } from "../shared/storage/restore.ts";
+import { ObjectVanishedError, type SourceObject, StorageSource } from "../shared/storage/source.ts";
+import type { S3Http } from "../shared/storage/s3_http.ts";
+import { startS3Server } from "../stack/s3_server.ts";
+
+async function read(client: S3Client, bucket: string, key: string) {
+  const result = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return {
+    bytes: await result.Body!.transformToByteArray(),
+    contentType: result.ContentType,
+    cacheControl: result.CacheControl,
+    metadata: result.Metadata ?? {},
+  };
+}
+
+async function blobCount(stack: StorageStack): Promise<number> {
+  let n = 0;
+  for await (const _ of stack.repository.listBlobs()) n++;
+  return n;
+}
+
+/** A source that runs a hook before each read (to change the world mid-snapshot). */
+class HookedSource extends StorageSource {
+  reads = 0;
+  constructor(client: S3Http, private readonly hook: (key: string, n: number) => Promise<void>) {
+    super(client);
+  }
+  override async getObject(
+    bucket: string,
+    key: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<SourceObject> {
+    await this.hook(key, ++this.reads);
+    return super.getObject(bucket, key, options);
+  }
+}
+
+const KEYS = [
+  "a/b/c/deeply/nested/photo.jpg",
+  "ünïcödé/名前 with spaces.txt",
+  "spaces in name/and more .png",
+  "empty-object",
+  "emoji 🎉/party.json",
+  "symbols/a+b?c#d%e&f=g;h'i(j)k*l~m.txt",
+];
+
+Deno.test("a snapshot keeps nested, unicode, spaced and empty keys and restores them byte-identical with their metadata", async () => {
+  const stack = await startStorageStack(["photos", "private-docs"]);
+  const other = await startS3Server();
+  const { destination, client: otherClient } = destinationOn(other);
+  try {
+    for (const [i, key] of KEYS.entries()) {
+      await stack.put("photos", key, key === "empty-object" ? "" : `content of ${key} ${i}`, {
+        contentType: i % 2 ? "text/plain" : "image/png",
+        cacheControl: `max-age=${i * 100}`,
+        metadata: { owner: `user-${i}`, note: "kept" },
+      });
+    }
+    await stack.put("private-docs", "contract.pdf", "pdf bytes", {
+      contentType: "application/pdf",
+    });
+
+    const [summary] = await snapshotStorage(stack.context());
+    assert.equal(summary.objects, KEYS.length + 1);
+    assert.equal(summary.copied, KEYS.length + 1);
+    assert.equal(summary.skipped, 0);
+
+    const manifest = await loadStorageSnapshot(stack.repository, summary.snapshotId);
+    assert.deepEqual(manifest.buckets.map((b) => b.name), ["photos", "private-docs"]);
+    const empty = manifest.objects.find((o) => o.key === "empty-object")!;
+    assert.equal(empty.size, 0);
+    assert.equal(empty.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+
+    const planned: RestoreAction[] = [];
+    const dry = await restoreStorage(stack.repository, destination, {
+      snapshot: "latest",
+      dryRun: true,
+      onAction: (a) => planned.push(a),
+    });
+    assert.equal(dry.uploaded, KEYS.length + 1);
+    assert.deepEqual(dry.bucketsCreated, ["photos", "private-docs"]);
+    assert.deepEqual((await destination.listBuckets()).size, 0, "a dry run changes nothing");
+    assert.equal(planned.filter((a) => a.action === "create-bucket").length, 2);
+
+    const report = await restoreStorage(stack.repository, destination, { snapshot: "latest" });
+    assert.equal(report.uploaded, KEYS.length + 1);
+    for (const key of KEYS) {
+      const original = await read(stack.sourceClient, "photos", key);
+      const restored = await read(otherClient, "photos", key);
+      assert.deepEqual(restored.bytes, original.bytes, key);
+      assert.equal(restored.contentType, original.contentType, key);
+      assert.equal(restored.cacheControl, original.cacheControl, key);
+      assert.deepEqual(restored.metadata, original.metadata, key);
+    }
+
+    const again = await restoreStorage(stack.repository, destination, { snapshot: "latest" });
+    assert.equal(again.uploaded, 0, "identical objects are skipped");
+    assert.equal(again.skipped, KEYS.length + 1);
+
+    const onlyNested = await restoreStorage(stack.repository, destination, {
+      snapshot: summary.snapshotId,
+      buckets: ["photos"],
+      prefix: "a/b/",
+      dryRun: true,
+    });
+    assert.equal(onlyNested.objects, 1);
+  } finally {
+    otherClient.destroy();
+    await other.stop();
+    await stack.stop();
+  }
+});
+
+Deno.test("identical content in several buckets and keys is stored once", async () => {
+  const stack = await startStorageStack(["bucket-one", "bucket-two"]);
+  try {
+    const body = "the same bytes everywhere ".repeat(1000);
+    await stack.put("bucket-one", "x.txt", body);
+    await stack.put("bucket-one", "copy/x.txt", body);
+    await stack.put("bucket-two", "y.txt", body);
+    await stack.put("bucket-two", "other.txt", "different");
+    const [summary] = await snapshotStorage(stack.context());
+    assert.equal(summary.objects, 4);
+    const manifest = await loadStorageSnapshot(stack.repository, summary.snapshotId);
+    const ids = new Set(manifest.objects.flatMap((o) => o.blobs.map((b) => b.id)));
+    assert.equal(ids.size, 2);
+    // Two object blobs plus one entry segment per bucket.
+    assert.equal(await blobCount(stack), 4);
+  } finally {
+    await stack.stop();
+  }
+});
+
+Deno.test("a second snapshot reads only changed and added objects and forgets deleted ones", async () => {
+  const stack = await startStorageStack(["media"]);
+  try {
+    for (let i = 0; i < 20; i++) await stack.put("media", `file-${i}.bin`, `version 1 of ${i}`);
+    const [first] = await snapshotStorage(stack.context());
+    assert.equal(first.copied, 20);
+
+    // s3rver's last-modified has one-second resolution: change in a later second.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await stack.put("media", "file-3.bin", "version 2 of 3, longer");
+    await stack.put("media", "file-4.bin", "version 2 of 4"); // same size, new ETag
+    await stack.put("media", "new/added.bin", "brand new");
+    await stack.sourceClient.send(new DeleteObjectCommand({ Bucket: "media", Key: "file-5.bin" }));
+
+    let reads = 0;
+    const source = new HookedSource(stack.sourceHttp, () => {
+      reads++;
+      return Promise.resolve();
+    });
+    const [second] = await snapshotStorage(stack.context({ source }));
+    assert.equal(reads, 3, "only the changed and added objects are downloaded");
+    assert.equal(second.copied, 3);
+    assert.equal(second.skipped, 17);
+    assert.equal(second.objects, 20);
+    const manifest = await loadStorageSnapshot(stack.repository, "latest");
+    assert.equal(manifest.id, second.snapshotId);
+    assert.equal(manifest.previousSnapshotId, first.snapshotId);
+    assert.ok(!manifest.objects.some((o) => o.key === "file-5.bin"));
+    const three = await new Response(
+      stack.repository.readStream(manifest.objects.find((o) => o.key === "file-3.bin")!.blobs),
+    ).text();
+    assert.equal(three, "version 2 of 3, longer");
+  } finally {
+    await stack.stop();
+  }
+});
+
+Deno.test("a listing of more than 5,000 objects is followed across every page", async () => {
+  const stack = await startStorageStack(["many-files"]);
+  try {
+    const total = 5_123;
+    const keys = Array.from({ length: total }, (_, i) => `dir-${i % 7}/sub/${i}.txt`);
+    for (let i = 0; i < keys.length; i += 64) {
+      await Promise.all(keys.slice(i, i + 64).map((key) => stack.put("many-files", key, key)));
+    }
+    const [summary] = await snapshotStorage(stack.context({ concurrency: 32 }));
+    assert.equal(summary.objects, total);
+    const manifest = await loadStorageSnapshot(stack.repository, summary.snapshotId);
+    assert.deepEqual(new Set(manifest.objects.map((o) => o.key)), new Set(keys));
+  } finally {
+    await stack.stop();
+  }
+});
+
+Deno.test("an object deleted after it was listed is reported as vanished, not fatal", async () => {
+  const stack = await startStorageStack(["avatars"]);
+  try {
+    for (let i = 0; i < 6; i++) await stack.put("avatars", `user-${i}.png`, `png ${i}`);
+    const source = new HookedSource(stack.sourceHttp, async (key) => {
+      if (key === "user-2.png") {
+        await stack.sourceClient.send(new DeleteObjectCommand({ Bucket: "avatars", Key: key }));
+      }
+    });
+    const [summary] = await snapshotStorage(stack.context({ source }));
+    assert.equal(summary.vanished, 1);
+    assert.equal(summary.objects, 5);
+    const manifest = await loadStorageSnapshot(stack.repository, summary.snapshotId);
+    assert.equal(manifest.totals.vanished, 1);
+    assert.ok(!manifest.objects.some((o) => o.key === "user-2.png"));
+    assert.ok(new ObjectVanishedError("a", "b").message.includes("disappeared"));
+  } finally {
+    await stack.stop();
+  }
+});
+
+Deno.test("the source going down mid-snapshot fails it and leaves no manifest", async () => {
+  const stack = await startStorageStack(["uploads"]);
+  try {
+    for (let i = 0; i < 30; i++) await stack.put("uploads", `f-${i}`, `data ${i}`);
+    const source = new HookedSource(stack.sourceHttp, async (_key, n) => {
+      if (n === 10) await stack.source.kill();
+    });
+    await assert.rejects(snapshotStorage(stack.context({ source, concurrency: 2 })));
+    assert.deepEqual(await stack.repository.listManifests("storage"), []);
+  } finally {
+    await stack.stop();
+  }
+});
+
+Deno.test("an object replaced while read in parts is read again from its new version", async () => {
+  const stack = await startStorageStack(["replaced"]);
+  try {
+    const before = "a".repeat(300 * 1024);
+    const after = "b".repeat(300 * 1024);
+    await stack.put("replaced", "big.txt", before);
+    let replaced = false;
+    class ReplacingSource extends StorageSource {
+      override async getObject(
+        bucket: string,
+        key: string,
+        options?: { signal?: AbortSignal; sizeHint?: number; partSize?: number },
+      ): Promise<SourceObject> {
+        const object = await super.getObject(bucket, key, options);
+        if (!replaced) {
+          replaced = true;
+          // Let the prefetched part arrive first: the next ones then meet the new version.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await stack.put(bucket, key, after);
+        }
+        return object;
+      }
+    }
+    const ctx = stack.context({ source: new ReplacingSource(stack.sourceHttp) });
+    ctx.options.chunkSize = 64 * 1024;
+    const [summary] = await snapshotStorage(ctx);
+    const manifest = await loadStorageSnapshot(stack.repository, summary.snapshotId);
+    const entry = manifest.objects[0];
+    const text = await new Response(stack.repository.readStream(entry.blobs)).text();
+    assert.ok(text === after, "the snapshot holds the new version, not a mix");
+    assert.equal(entry.blobs.length, 5);
+  } finally {
+    await stack.stop();
+  }
+});
