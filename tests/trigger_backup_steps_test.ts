@@ -16,7 +16,11 @@ type Manifest = {
 };
 
 async function loadManifest(stack: LocalStack, backupId: string): Promise<Manifest> {
-  const opened = await openRepository("local", stack.env.SAUVEGARDE_TARGETS.split(",")[0].split("=")[1], stack.app.config);
+  const opened = await openRepository(
+    "local",
+    stack.env.SAUVEGARDE_TARGETS.split(",")[0].split("=")[1],
+    stack.app.config,
+  );
   try {
     return await opened.repository.loadManifest("database", backupId) as Manifest;
   } finally {
@@ -146,7 +150,11 @@ Deno.test("a worker killed midway is resumed by the next invocation with nothing
     worker.kill("SIGKILL");
     await worker.status;
     const killed = await stack.app.store.get(run.id);
-    assert.equal(killed?.status, "running", "the killed run is left running with a stale heartbeat");
+    assert.equal(
+      killed?.status,
+      "running",
+      "the killed run is left running with a stale heartbeat",
+    );
 
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const { status } = await post(stack, { continue: true });
@@ -176,11 +184,16 @@ Deno.test("the S3 target cut midway ends the run failed with no manifest", async
     await sql`create table public.big (id bigint primary key, payload text)`;
     await sql`insert into public.big select i, repeat(md5(random()::text), 20)
               from generate_series(1, 400000) i`;
-    const app = createApp(loadConfig({ ...stack.env, SAUVEGARDE_TARGETS: stack.env.SAUVEGARDE_TARGETS.split(",")[1] }));
+    const app = createApp(
+      loadConfig({ ...stack.env, SAUVEGARDE_TARGETS: stack.env.SAUVEGARDE_TARGETS.split(",")[1] }),
+    );
     const previous = useApp(app);
     try {
       const run = await app.store.create({ kind: "database", trigger: "api", targets: ["s3"] });
-      const execution = executeUntilDone(app.executor, { runId: run.id, limits: PLAN_BUDGETS.worker });
+      const execution = executeUntilDone(app.executor, {
+        runId: run.id,
+        limits: PLAN_BUDGETS.worker,
+      });
       // Cut the S3 server once the backup is writing blobs.
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {

@@ -9,7 +9,14 @@
  * @module
  */
 import { app } from "../../shared/app.ts";
-import { authorize, callerSettings, json, notFound, readJson, route } from "../../shared/http/mod.ts";
+import {
+  authorize,
+  callerSettings,
+  json,
+  notFound,
+  readJson,
+  route,
+} from "../../shared/http/mod.ts";
 import { badRequest } from "../../shared/http/errors.ts";
 import { inBackground } from "../../shared/jobs/background.ts";
 import {

@@ -13,9 +13,9 @@ import { z } from "zod";
 import { app } from "../../shared/app.ts";
 import {
   authorize,
-  callerSettings,
   badRequest,
   type Caller,
+  callerSettings,
   json,
   readJson,
   route,

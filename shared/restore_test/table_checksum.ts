@@ -6,8 +6,7 @@
  *
  * @module
  */
-import type { Readable } from "node:stream";
-import { countNewlines } from "../database/copy_out.ts";
+import { copyOut } from "../database/copy_out.ts";
 import type { ManifestTable } from "../database/manifest.ts";
 import type { Queryable } from "../database/session.ts";
 import { columnList, qualifiedName, tableLabel } from "../database/sql_text.ts";
@@ -36,23 +35,21 @@ export function checksumStatement(table: Pick<ManifestTable, "schema" | "name" |
   return `copy (select ${columnList(table.columns)} from only ${name}) to stdout`;
 }
 
-/** Streams the table's COPY text through SHA-256, counting rows (newlines) and bytes. */
+/**
+ * Streams the table's COPY text through SHA-256, counting rows (newlines) and bytes. Reads
+ * through the engine's own `copyOut`, which handles postgres.js's socket back-pressure (a
+ * plain `for await` over the COPY stream can leave the connection paused after a large table).
+ */
 export async function checksumTable(
   connection: Queryable,
   table: Pick<ManifestTable, "schema" | "name" | "columns">,
 ): Promise<TableChecksum> {
-  // Identifiers are quoted by qualifiedName/columnList; the statement has no parameters.
-  const query = connection.unsafe(checksumStatement(table));
-  const readable = await query.readable() as unknown as Readable;
   const hash = new StreamHash();
-  let rows = 0;
-  let bytes = 0;
-  for await (const piece of readable as AsyncIterable<Uint8Array>) {
+  const counter = { rows: 0, bytes: 0 };
+  for await (const piece of copyOut(connection, table, { counter })) {
     hash.update(piece);
-    rows += countNewlines(piece);
-    bytes += piece.length;
   }
-  return { rows, bytes, sha256: hash.hex() };
+  return { rows: counter.rows, bytes: counter.bytes, sha256: hash.hex() };
 }
 
 /** Compares one table's checksum with its manifest entry; undefined when they agree. */

@@ -1,0 +1,78 @@
+/**
+ * Opening engine connections from a URL or adopting a caller's postgres.js pool.
+ *
+ * @module
+ */
+import postgres from "postgres";
+
+/** A database given as a connection URL or an existing postgres.js pool. */
+export type DatabaseInput = string | postgres.Sql;
+
+/** A pool plus how to let go of it (only pools opened here are ended). */
+export interface Connection {
+  sql: postgres.Sql;
+  /** Where it points, without the password. */
+  label: string;
+  /** Ends the pool if it was opened here; `force` drops connections at once. */
+  close(options?: { force?: boolean }): Promise<void>;
+}
+
+/** The database's location without credentials: `host:port/database`. */
+export function describeDatabase(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+/**
+ * Opens a pool of up to `max` connections for `db`, or wraps the caller's pool (which must
+ * allow `max` connections at once, and is left open).
+ */
+export function openConnection(db: DatabaseInput, options: { max: number }): Connection {
+  if (typeof db !== "string") {
+    return { sql: db, label: "the given connection", close: () => Promise.resolve() };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(db);
+  } catch {
+    throw new Error(
+      "The database URL is not a valid URL (expected postgres://user:password@host:5432/db)",
+    );
+  }
+  if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
+    throw new Error(
+      `The database URL must start with postgres:// or postgresql://, not ${parsed.protocol}//`,
+    );
+  }
+  const sql = postgres(db, {
+    max: options.max,
+    onnotice: () => {},
+    idle_timeout: 30,
+    connect_timeout: 15,
+    connection: { application_name: "sauvegarde" },
+  });
+  return {
+    sql,
+    label: describeDatabase(db),
+    close: async ({ force = false } = {}) => {
+      await sql.end({ timeout: force ? 0 : 5 }).catch(() => {});
+    },
+  };
+}
+
+/** Rewords connection failures (refused, unknown host, bad password) to name the database. */
+export function connectionError(error: unknown, label: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string })?.code ?? "";
+  if (
+    /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|CONNECT_TIMEOUT|28P01|28000|3D000)$/.test(code) ||
+    /connect|getaddrinfo|password authentication/i.test(message) && !/COPY/i.test(message)
+  ) {
+    return new Error(`Could not connect to the database at ${label}: ${message}`, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(message);
+}

@@ -1,0 +1,162 @@
+/**
+ * A lane copies one table at a time into the repository: in this thread over a snapshot
+ * connection ({@link threadLane}), or in a worker thread with its own connection that joined
+ * the same snapshot ({@link openWorkerLanes}), so tables' parsing, hashing and compression use
+ * several cores (compression in `node:zlib` runs on the calling thread in Deno).
+ *
+ * @module
+ */
+import type { ChunkingOptions, Repository, WriteStreamResult } from "../repository/mod.ts";
+import type { Config } from "../config.ts";
+import { type CopyCounter, copyOut, type CopySource } from "./copy_out.ts";
+import type { Queryable } from "./session.ts";
+
+/** Copies one table at a time. */
+export interface CopyLane {
+  copy(table: CopySource, counter: CopyCounter, signal: AbortSignal): Promise<WriteStreamResult>;
+  /** Releases the lane (ends a worker); never throws. */
+  close(): Promise<void>;
+}
+
+/** Sizes and concurrency of table writes. */
+export interface LaneOptions {
+  writeConcurrency: number;
+  chunking: ChunkingOptions;
+}
+
+/** A lane in this thread, over one of the snapshot's connections. */
+export function threadLane(
+  connection: Queryable,
+  repository: Repository,
+  options: LaneOptions,
+): CopyLane {
+  return {
+    copy: (table, counter, signal) =>
+      repository.writeStream(copyOut(connection, table, { counter, signal }), {
+        split: "rows",
+        signal,
+        concurrency: options.writeConcurrency,
+        chunking: options.chunking,
+      }),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Where worker lanes store blobs: a target URL and the settings to open its repository. */
+export interface RepositorySpec {
+  name: string;
+  url: string;
+  config: Pick<Config, "s3" | "compression" | "encryptionKeys">;
+}
+
+/** Messages to a copy worker. */
+export type WorkerRequest =
+  | {
+    type: "init";
+    db: string;
+    snapshotId: string;
+    repository: RepositorySpec;
+    options: LaneOptions;
+  }
+  | { type: "copy"; table: CopySource }
+  | { type: "abort" }
+  | { type: "close" };
+
+/** Messages from a copy worker. */
+export type WorkerReply =
+  | { type: "ready" }
+  | { type: "progress"; rows: number; bytes: number }
+  | { type: "done"; result: WriteStreamResult; rows: number; bytes: number }
+  | { type: "failed"; message: string; code?: string }
+  | { type: "closed" };
+
+/** An error a worker reported, with the code of the original (connection loss and such). */
+export class WorkerCopyError extends Error {
+  constructor(message: string, readonly code?: string) {
+    super(message);
+    this.name = "WorkerCopyError";
+  }
+}
+
+/**
+ * Starts `count` workers, each joining `snapshotId` on its own connection to `db`. Rejects (and
+ * ends every worker) when one cannot start.
+ */
+export async function openWorkerLanes(
+  count: number,
+  init: { db: string; snapshotId: string; repository: RepositorySpec; options: LaneOptions },
+): Promise<CopyLane[]> {
+  const lanes: CopyLane[] = [];
+  try {
+    for (let i = 0; i < count; i++) lanes.push(await openWorkerLane(init));
+    return lanes;
+  } catch (error) {
+    await Promise.all(lanes.map((lane) => lane.close()));
+    throw error;
+  }
+}
+
+async function openWorkerLane(
+  init: { db: string; snapshotId: string; repository: RepositorySpec; options: LaneOptions },
+): Promise<CopyLane> {
+  const worker = new Worker(new URL("./copy_worker.ts", import.meta.url).href, { type: "module" });
+  let waiting: ((reply: WorkerReply) => void) | undefined;
+  let onProgress: ((reply: { rows: number; bytes: number }) => void) | undefined;
+  let crashed: Error | undefined;
+  worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+    if (event.data.type === "progress") onProgress?.(event.data);
+    else waiting?.(event.data);
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    crashed = new WorkerCopyError(`The copy worker stopped: ${event.message}`);
+    waiting?.({ type: "failed", message: crashed.message });
+  };
+  const ask = (request: WorkerRequest) =>
+    new Promise<WorkerReply>((resolve) => {
+      if (crashed) return resolve({ type: "failed", message: crashed.message });
+      waiting = resolve;
+      worker.postMessage(request);
+    });
+  const ready = await ask({ type: "init", ...init });
+  if (ready.type !== "ready") {
+    worker.terminate();
+    const failed = ready as { message?: string; code?: string };
+    throw new WorkerCopyError(failed.message ?? "The copy worker did not start", failed.code);
+  }
+  let closed = false;
+  return {
+    async copy(table, counter, signal) {
+      const abort = () => worker.postMessage({ type: "abort" } satisfies WorkerRequest);
+      signal.addEventListener("abort", abort, { once: true });
+      onProgress = (progress) => {
+        counter.rows = progress.rows;
+        counter.bytes = progress.bytes;
+      };
+      try {
+        const reply = await ask({ type: "copy", table });
+        if (reply.type === "done") {
+          counter.rows = reply.rows;
+          counter.bytes = reply.bytes;
+          return reply.result;
+        }
+        const failed = reply as { message?: string; code?: string };
+        throw new WorkerCopyError(failed.message ?? "The copy worker failed", failed.code);
+      } finally {
+        signal.removeEventListener("abort", abort);
+        onProgress = undefined;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        ask({ type: "close" }),
+        new Promise((done) => timer = setTimeout(done, 10_000)),
+      ]);
+      clearTimeout(timer);
+      worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * `COPY … TO STDOUT` of one table as a stream of bytes, counting rows as they pass.
+ *
+ * postgres.js hands a Node Readable over; it is consumed with an async iterator (never
+ * `Readable.toWeb`, which left the connection hung for its next query). postgres.js yields one
+ * piece per row, so pieces are gathered into larger ones before they go on. In COPY's text
+ * format a row never contains a raw newline (it is written `\n`), so rows are counted by
+ * counting newline bytes.
+ *
+ * After the last row the socket is resumed by hand (see {@link resumeSocket}).
+ *
+ * If the consumer stops early (an error downstream, an abort), the query is cancelled and the
+ * rest of the stream drained, so the connection stays usable (its transaction aborted).
+ *
+ * @module
+ */
+import type { Readable } from "node:stream";
+import type { Queryable } from "./session.ts";
+import { columnList, qualifiedName } from "./sql_text.ts";
+
+/** What {@link copyOut} reads: a table and the columns to copy. */
+export interface CopySource {
+  schema: string;
+  name: string;
+  /** Unquoted column names (generated columns excluded). */
+  columns: readonly string[];
+}
+
+/** Running totals of a copy, updated while it streams. */
+export interface CopyCounter {
+  rows: number;
+  bytes: number;
+}
+
+/** Options for {@link copyOut}. */
+export interface CopyOutOptions {
+  /** Totals to update (rows, raw bytes). */
+  counter?: CopyCounter;
+  /** Size of the pieces yielded (default 256 KiB). */
+  pieceSize?: number;
+  signal?: AbortSignal;
+}
+
+const NEWLINE = 10;
+const DRAIN_TIMEOUT_MS = 30_000;
+
+/** Counts newline bytes in `bytes`. */
+export function countNewlines(bytes: Uint8Array): number {
+  let count = 0;
+  let at = bytes.indexOf(NEWLINE);
+  while (at !== -1) {
+    count++;
+    at = bytes.indexOf(NEWLINE, at + 1);
+  }
+  return count;
+}
+
+/** The `COPY … TO STDOUT` statement for a table (text format, explicit column list). */
+export function copyOutStatement(source: CopySource): string {
+  const table = qualifiedName(source.schema, source.name);
+  return source.columns.length
+    ? `copy ${table} (${columnList(source.columns)}) to stdout`
+    : `copy ${table} to stdout`;
+}
+
+/**
+ * Streams a table's rows in COPY text format from `connection` (inside the caller's snapshot
+ * transaction). Yields pieces of about `pieceSize` bytes, each a fresh buffer.
+ */
+export async function* copyOut(
+  connection: Queryable,
+  source: CopySource,
+  options: CopyOutOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const counter = options.counter ?? { rows: 0, bytes: 0 };
+  const pieceSize = options.pieceSize ?? 256 * 1024;
+  options.signal?.throwIfAborted();
+  // Identifiers are quoted by qualifiedName/columnList; the statement has no parameters.
+  const query = connection.unsafe(copyOutStatement(source));
+  const readable = await query.readable() as unknown as Readable;
+  gatherPushes(readable, pieceSize);
+  let finished = false;
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  try {
+    const iterator = readable.iterator({ destroyOnReturn: false });
+    for await (const piece of iterator as AsyncIterable<Uint8Array>) {
+      counter.rows += countNewlines(piece);
+      counter.bytes += piece.length;
+      pending.push(piece);
+      pendingBytes += piece.length;
+      if (pendingBytes >= pieceSize) {
+        const out = concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        options.signal?.throwIfAborted();
+        yield out;
+      }
+    }
+    finished = true;
+    resumeSocket(readable);
+    if (pendingBytes > 0) yield concat(pending, pendingBytes);
+  } finally {
+    if (!finished) await abandon(query, readable);
+  }
+}
+
+/**
+ * postgres.js pushes every CopyData message, one per row, into the Node stream on its own, and
+ * for narrow tables that per-row cost is most of the copy. The stream's `push` is wrapped so
+ * rows are copied into pieces of about `size` bytes and pushed a piece at a time (a row larger
+ * than a piece is pushed alone). Back-pressure is kept: the wrapper answers false while the
+ * stream's buffer is full, which is when postgres.js pauses the socket.
+ */
+function gatherPushes(readable: Readable, size: number): void {
+  const push = readable.push.bind(readable);
+  let piece = new Uint8Array(size);
+  let used = 0;
+  const flush = () => {
+    if (used === 0) return true;
+    const full = piece.subarray(0, used);
+    piece = new Uint8Array(size);
+    used = 0;
+    return push(full);
+  };
+  readable.push = (chunk: Uint8Array | null, encoding?: BufferEncoding) => {
+    if (chunk === null) {
+      flush();
+      return push(null);
+    }
+    if (used + chunk.length > size) flush();
+    if (chunk.length >= size) return push(chunk, encoding);
+    piece.set(chunk, used);
+    used += chunk.length;
+    return readable.readableLength < readable.readableHighWaterMark;
+  };
+}
+
+/**
+ * postgres.js pauses the socket whenever the COPY stream's buffer is full and resumes it only
+ * from the stream's `_read`, which Node never calls once the stream has ended. If the last
+ * row filled the buffer, the server's closing messages are never read and the connection's
+ * next query waits forever, so the socket is resumed once more by hand.
+ */
+function resumeSocket(readable: Readable): void {
+  (readable as unknown as { _read?: (size: number) => void })._read?.(0);
+}
+
+function concat(pieces: Uint8Array[], total: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
+}
+
+/** Cancels a COPY still running and drains what the server already sent. */
+async function abandon(query: { cancel(): unknown }, readable: Readable) {
+  if (readable.readableEnded || readable.destroyed) return;
+  const drained = new Promise<void>((resolve) => {
+    const done = () => resolve();
+    readable.once("end", done);
+    readable.once("error", done);
+    readable.once("close", done);
+    readable.on("data", () => {});
+    readable.resume();
+  });
+  Promise.resolve(query.cancel()).catch(() => {
+    // Nothing left to cancel.
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    drained,
+    new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_TIMEOUT_MS)),
+  ]);
+  clearTimeout(timer);
+  resumeSocket(readable);
+}

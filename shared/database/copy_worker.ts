@@ -1,0 +1,125 @@
+/**
+ * The worker side of a copy lane (see `copy_lane.ts`): joins the coordinator's snapshot on its
+ * own connection and copies the tables it is sent into its own repository instance.
+ *
+ * @module
+ */
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+import postgres from "postgres";
+import { openRepository } from "../repository/open.ts";
+import type { Repository } from "../repository/mod.ts";
+import { type CopyCounter, copyOut } from "./copy_out.ts";
+import type { LaneOptions, WorkerReply, WorkerRequest } from "./copy_lane.ts";
+import { prepareSession } from "./session.ts";
+
+const SNAPSHOT_NAME = /^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9A-Fa-f]+)?$/;
+
+let sql: postgres.Sql | undefined;
+let tx: postgres.ReservedSql | undefined;
+let repository: Repository | undefined;
+let closeTarget: (() => Promise<void>) | undefined;
+let options: LaneOptions | undefined;
+let current: AbortController | undefined;
+/** The connection was lost: nothing may be sent on it any more. */
+let lost = false;
+const CONNECTION_LOST = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "ECONNRESET",
+  "57P01",
+]);
+
+function reply(message: WorkerReply): void {
+  self.postMessage(message);
+}
+
+function failure(error: unknown): WorkerReply {
+  if (CONNECTION_LOST.has((error as { code?: string } | null)?.code ?? "")) lost = true;
+  return {
+    type: "failed",
+    message: error instanceof Error ? error.message : String(error),
+    code: (error as { code?: string } | null)?.code,
+  };
+}
+
+async function init(request: Extract<WorkerRequest, { type: "init" }>): Promise<void> {
+  if (!SNAPSHOT_NAME.test(request.snapshotId)) throw new Error("Bad snapshot name");
+  options = request.options;
+  const opened = await openRepository(
+    request.repository.name,
+    request.repository.url,
+    request.repository.config,
+  );
+  repository = opened.repository;
+  closeTarget = () => opened.target.close();
+  sql = postgres(request.db, {
+    max: 1,
+    onnotice: () => {},
+    connect_timeout: 15,
+    connection: { application_name: "sauvegarde" },
+  });
+  tx = await sql.reserve();
+  await tx`begin isolation level repeatable read read only`;
+  // Must come first in the transaction; takes no parameters (the name was checked).
+  await tx.unsafe(`set transaction snapshot '${request.snapshotId}'`);
+  await prepareSession(tx);
+}
+
+async function copy(request: Extract<WorkerRequest, { type: "copy" }>): Promise<WorkerReply> {
+  const counter: CopyCounter = { rows: 0, bytes: 0 };
+  current = new AbortController();
+  const ticker = setInterval(() => reply({ type: "progress", ...counter }), 500);
+  try {
+    const result = await repository!.writeStream(
+      copyOut(tx!, request.table, { counter, signal: current.signal }),
+      {
+        split: "rows",
+        signal: current.signal,
+        concurrency: options!.writeConcurrency,
+        chunking: options!.chunking,
+      },
+    );
+    return { type: "done", result, rows: counter.rows, bytes: counter.bytes };
+  } finally {
+    clearInterval(ticker);
+    current = undefined;
+  }
+}
+
+async function close(): Promise<void> {
+  if (tx && !lost) {
+    await tx`rollback`.catch(() => {});
+    tx.release();
+  }
+  await sql?.end({ timeout: lost ? 0 : 1 }).catch(() => {});
+  await closeTarget?.().catch(() => {});
+}
+
+self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
+  const request = event.data;
+  switch (request.type) {
+    case "init":
+      try {
+        await init(request);
+        reply({ type: "ready" });
+      } catch (error) {
+        reply(failure(error));
+      }
+      return;
+    case "copy":
+      try {
+        reply(await copy(request));
+      } catch (error) {
+        reply(failure(error));
+      }
+      return;
+    case "abort":
+      current?.abort(new Error("The backup was cancelled"));
+      return;
+    case "close":
+      await close();
+      reply({ type: "closed" });
+      return;
+  }
+};

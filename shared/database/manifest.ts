@@ -1,0 +1,219 @@
+/**
+ * The manifest of a database backup: the single source of truth for what a backup contains.
+ *
+ * It is validated with zod when written and when read, versioned (`formatVersion: 1`), and
+ * saved LAST, after every blob it references was stored and checked: a backup without a
+ * manifest does not exist. It never contains a secret (the encryption key's id, never the key).
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Repository } from "../repository/mod.ts";
+
+/** The manifest kind under which database backups are stored. */
+export const DATABASE_MANIFEST_KIND = "database";
+
+/** The manifest format this engine writes and reads. */
+export const FORMAT_VERSION = 1;
+
+const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-z]{4,32}$/;
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256");
+const count = z.number().int().nonnegative();
+const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), {
+  message: "must be an ISO timestamp",
+});
+
+const blobRefSchema = z.object({ id: sha256, size: count, storedSize: count });
+
+const statementSchema = z.object({
+  section: z.enum(["pre-data", "post-data"]),
+  kind: z.string().min(1),
+  schema: z.string().nullable(),
+  name: z.string(),
+  sql: z.string(),
+});
+
+/**
+ * A DDL section: inline when small, otherwise stored as blobs of NDJSON (one statement per
+ * line) whose whole-stream SHA-256 and size are recorded.
+ */
+const sectionSchema = z.union([
+  z.object({ statements: z.array(statementSchema) }).strict(),
+  z.object({
+    count,
+    size: count,
+    sha256,
+    blobs: z.array(blobRefSchema),
+  }).strict(),
+]);
+
+const scopeSchema = z.object({
+  includeSchemas: z.array(z.string()).optional(),
+  excludeSchemas: z.array(z.string()).optional(),
+  includeTables: z.array(z.string()).optional(),
+  excludeTables: z.array(z.string()).optional(),
+  schemaOnly: z.boolean().optional(),
+  dataOnly: z.boolean().optional(),
+});
+
+const tableSchema = z.object({
+  schema: z.string(),
+  name: z.string(),
+  /** Unquoted column names, in COPY order. */
+  columns: z.array(z.string()),
+  kind: z.enum(["table", "partition"]),
+  /** In a Supabase-managed schema: restored as data only. */
+  managed: z.boolean(),
+  rows: count,
+  /** Raw COPY text bytes. */
+  bytes: count,
+  /** SHA-256 of the whole COPY text stream. */
+  sha256,
+  storedBytes: count,
+  blobs: z.array(blobRefSchema),
+  /** When the table was copied: the time of the snapshot it was read in. */
+  snapshotTime: timestamp,
+});
+
+/** The zod schema of a database backup manifest. */
+export const databaseManifestSchema = z.object({
+  formatVersion: z.literal(FORMAT_VERSION),
+  kind: z.literal(DATABASE_MANIFEST_KIND),
+  backupId: z.string().regex(BACKUP_ID, "must look like 20261125T141500Z-ab12cd"),
+  /** `safety`: taken automatically before a restore overwrote this database. */
+  purpose: z.enum(["backup", "safety"]),
+  label: z.string().optional(),
+  source: z.object({
+    serverVersion: z.string(),
+    database: z.string(),
+    isSupabase: z.boolean(),
+  }),
+  startedAt: timestamp,
+  finishedAt: timestamp,
+  /** The instant the (first) snapshot saw. */
+  snapshotTime: timestamp,
+  /**
+   * How many snapshots the data was read in. 1: the whole backup is one consistent view of the
+   * database as of `snapshotTime`. More than 1: a backup resumed across steps; each table is
+   * consistent in itself (its own `snapshotTime`), but tables may come from different instants
+   * between `snapshotTime` and the latest table's, so cross-table invariants (foreign keys)
+   * may not hold for rows written meanwhile.
+   */
+  snapshots: z.number().int().positive(),
+  options: z.object({
+    scope: scopeSchema,
+    compression: z.enum(["zstd", "gzip", "none"]),
+    /** Id of the encryption key the blobs were sealed with; null when unencrypted. */
+    encryptionKeyId: z.string().nullable(),
+    /** COPY format of the table streams. */
+    copyFormat: z.literal("text"),
+  }),
+  /** Roles the DDL refers to; a restore needs them to exist. */
+  roles: z.array(z.string()),
+  warnings: z.array(z.string()),
+  sections: z.object({ preData: sectionSchema, postData: sectionSchema }),
+  tables: z.array(tableSchema),
+  totals: z.object({
+    tables: count,
+    rows: count,
+    bytes: count,
+    storedBytes: count,
+    blobs: count,
+    reusedBlobs: count,
+  }),
+});
+
+/** A database backup manifest. */
+export type DatabaseManifest = z.infer<typeof databaseManifestSchema>;
+/** One table of a manifest. */
+export type ManifestTable = z.infer<typeof tableSchema>;
+/** A DDL section of a manifest. */
+export type ManifestSection = z.infer<typeof sectionSchema>;
+/** A DDL statement as stored in a manifest. */
+export type ManifestStatement = z.infer<typeof statementSchema>;
+
+/** The manifest is missing, unreadable or not valid. */
+export class ManifestError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ManifestError";
+  }
+}
+
+/** A new sortable backup id: `20261125T141500Z-` and 6 random base-36 characters. */
+export function newBackupId(at: Date = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  const random = crypto.getRandomValues(new Uint32Array(2));
+  const suffix = (random[0].toString(36) + random[1].toString(36)).padStart(6, "0").slice(-6);
+  return `${stamp}-${suffix}`;
+}
+
+/** Whether `id` has the shape of a backup id. */
+export function isBackupId(id: string): boolean {
+  return BACKUP_ID.test(id);
+}
+
+/** Validates a manifest value; throws {@link ManifestError} listing what is wrong. */
+export function parseManifest(value: unknown, id = "?"): DatabaseManifest {
+  const result = databaseManifestSchema.safeParse(value);
+  if (!result.success) {
+    const problems = result.error.issues.slice(0, 5).map((issue) =>
+      `${issue.path.join(".") || "(root)"} ${issue.message}`
+    );
+    throw new ManifestError(`Manifest of backup ${id} is not valid: ${problems.join("; ")}`);
+  }
+  if (result.data.backupId !== id && id !== "?") {
+    throw new ManifestError(`Manifest ${id} names another backup (${result.data.backupId})`);
+  }
+  return result.data;
+}
+
+/** Validates then saves a manifest. Call only once every blob it references is stored. */
+export async function saveDatabaseManifest(
+  repository: Repository,
+  manifest: DatabaseManifest,
+): Promise<void> {
+  const valid = parseManifest(manifest, manifest.backupId);
+  await repository.saveManifest(DATABASE_MANIFEST_KIND, valid.backupId, valid);
+}
+
+/** Every database backup id in the repository, newest first. */
+export async function listDatabaseBackupIds(repository: Repository): Promise<string[]> {
+  const ids = await repository.listManifests(DATABASE_MANIFEST_KIND);
+  return ids.filter(isBackupId).sort().reverse();
+}
+
+/**
+ * Loads and validates a manifest. `"latest"` is the newest regular backup (safety backups taken
+ * before restores are skipped; name them by id). Throws {@link ManifestError} when there is none.
+ */
+export async function loadDatabaseManifest(
+  repository: Repository,
+  id: string,
+): Promise<DatabaseManifest> {
+  if (id === "latest") {
+    for (const candidate of await listDatabaseBackupIds(repository)) {
+      const manifest = await loadDatabaseManifest(repository, candidate);
+      if (manifest.purpose === "backup") return manifest;
+    }
+    throw new ManifestError("The repository has no database backup yet");
+  }
+  if (!isBackupId(id)) {
+    throw new ManifestError(
+      `"${id}" is not a backup id (like 20261125T141500Z-ab12cd) or "latest"`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = await repository.loadManifest(DATABASE_MANIFEST_KIND, id);
+  } catch (error) {
+    if (error instanceof Error && error.name === "NotFoundError") {
+      throw new ManifestError(`No database backup ${id} in the repository`, { cause: error });
+    }
+    throw error;
+  }
+  if (value === undefined || value === null) {
+    throw new ManifestError(`No database backup ${id} in the repository`);
+  }
+  return parseManifest(value, id);
+}

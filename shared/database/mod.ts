@@ -1,0 +1,48 @@
+/**
+ * The database engine: consistent backups of a PostgreSQL (Supabase) database into a
+ * content-addressed repository, and verified restores.
+ *
+ * - One shot: {@link backupDatabase}, {@link restoreDatabase}.
+ * - In budgeted, resumable steps (Edge Functions): {@link startBackupRun},
+ *   {@link copyPendingTables}, {@link finishBackupRun} over a JSON {@link BackupRunState}, or
+ *   the executor's step {@link createDatabaseStep}.
+ * - Manifests: {@link loadDatabaseManifest}, {@link listDatabaseBackupIds},
+ *   {@link parseManifest}.
+ *
+ * @module
+ */
+export { backupDatabase, type BackupDatabaseOptions, type BackupResult } from "./backup.ts";
+export {
+  type BackupProgress,
+  type BackupRunState,
+  BackupStepError,
+  copyPendingTables,
+  type CopyPendingTablesOptions,
+  finishBackupRun,
+  type PendingTable,
+  startBackupRun,
+  type StartBackupRunOptions,
+  TABLE_CHUNKING,
+} from "./backup_run.ts";
+export {
+  DATABASE_MANIFEST_KIND,
+  type DatabaseManifest,
+  databaseManifestSchema,
+  FORMAT_VERSION,
+  isBackupId,
+  listDatabaseBackupIds,
+  loadDatabaseManifest,
+  ManifestError,
+  type ManifestTable,
+  newBackupId,
+  parseManifest,
+} from "./manifest.ts";
+export {
+  restoreDatabase,
+  type RestoreDatabaseOptions,
+  RestoreError,
+  type RestoreProgress,
+  type RestoreResult,
+} from "./restore.ts";
+export { createDatabaseStep, type DatabaseCheckpoint } from "./run_step.ts";
+export { openSnapshot, type Snapshot } from "./snapshot.ts";

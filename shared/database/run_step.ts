@@ -1,0 +1,189 @@
+/**
+ * The database backup step, as the run executor (`shared/jobs`) calls it: one budgeted step
+ * of a `database` run, resuming from `backup_runs.checkpoint`.
+ *
+ * The database is read once, into the run's first target; the finished backup is then
+ * replicated to every other target (blobs copied as stored and read back, manifest last), so
+ * each target holds the same backup id — the 3-2-1 copies verification counts. The checkpoint
+ * holds the first target's {@link BackupRunState} and each target's progress. A step opens a fresh
+ * snapshot, copies tables until the budget is spent (a started table always finishes), saves
+ * the checkpoint after every table, and writes a target's manifest once its last table is in.
+ * A backup finished in one step is one consistent snapshot; one spread over several steps
+ * records how many snapshots it took (`snapshots` in its manifest).
+ *
+ * The run's `details.scope` may hold a {@link DumpScope}.
+ *
+ * @module
+ */
+import type { App } from "../app.ts";
+import type { Step, StepResult } from "../jobs/executor.ts";
+import { openRepository } from "../repository/open.ts";
+import {
+  type BackupRunState,
+  BackupStepError,
+  copyPendingTables,
+  finishBackupRun,
+  startBackupRun,
+} from "./backup_run.ts";
+import type { DumpScope } from "./catalog/model.ts";
+import { connectionError, openConnection } from "./connect.ts";
+import { openSnapshot } from "./snapshot.ts";
+import { DATABASE_MANIFEST_KIND } from "./manifest.ts";
+import { copyBackup } from "../replication/copy_backup.ts";
+
+/** What one target's backup has reached, as stored in the checkpoint. */
+export interface TargetProgress {
+  state?: BackupRunState;
+  finished?: { backupId: string; bytes: number; rows: number; tables: number; storedBytes: number };
+}
+
+/** The checkpoint of a database run. */
+export interface DatabaseCheckpoint {
+  checkpointVersion: 1;
+  targets: Record<string, TargetProgress>;
+}
+
+/** Connections (tables copied at once) a step uses. */
+const STEP_PARALLEL = 2;
+
+/** Reads a run's scope from its details, keeping only known, well-typed fields. */
+export function scopeFromDetails(details: Record<string, unknown>): DumpScope {
+  const raw = details.scope;
+  if (!raw || typeof raw !== "object") return {};
+  const scope: DumpScope = {};
+  const record = raw as Record<string, unknown>;
+  for (
+    const key of ["includeSchemas", "excludeSchemas", "includeTables", "excludeTables"] as const
+  ) {
+    const value = record[key];
+    if (Array.isArray(value) && value.every((item) => typeof item === "string")) scope[key] = value;
+  }
+  if (record.schemaOnly === true) scope.schemaOnly = true;
+  if (record.dataOnly === true) scope.dataOnly = true;
+  return scope;
+}
+
+function readCheckpoint(value: Record<string, unknown>): DatabaseCheckpoint {
+  if (value.checkpointVersion === 1 && value.targets && typeof value.targets === "object") {
+    return value as unknown as DatabaseCheckpoint;
+  }
+  return { checkpointVersion: 1, targets: {} };
+}
+
+/** Builds the step that runs `database` runs for an app. */
+export function createDatabaseStep(app: Pick<App, "config">): Step {
+  return async (run, tools): Promise<StepResult> => {
+    const databaseUrl = app.config.databaseUrl;
+    if (!databaseUrl) {
+      throw new Error("SUPABASE_DB_URL is not set: there is no database to back up");
+    }
+    const all = app.config.targets;
+    const names = run.targets.length ? run.targets : Object.keys(all);
+    const unknown = names.filter((name) => !(name in all));
+    if (unknown.length) {
+      throw new Error(`Unknown target ${unknown.map((n) => `"${n}"`).join(", ")}`);
+    }
+    const checkpoint = readCheckpoint(run.checkpoint);
+    const scope = scopeFromDetails(run.details);
+    const save = () => tools.saveCheckpoint(checkpoint as unknown as Record<string, unknown>);
+
+    const [primary, ...copies] = names;
+    for (const name of [primary]) {
+      const progress = checkpoint.targets[name] ??= {};
+      if (progress.finished) continue;
+      if (tools.budget.exhausted()) {
+        return { done: false, checkpoint: checkpoint as unknown as Record<string, unknown> };
+      }
+      const opened = await openRepository(name, all[name], app.config);
+      const connection = openConnection(databaseUrl, { max: STEP_PARALLEL });
+      try {
+        let snapshot;
+        try {
+          snapshot = await openSnapshot(connection.sql, { connections: STEP_PARALLEL });
+        } catch (error) {
+          throw connectionError(error, connection.label);
+        }
+        try {
+          progress.state ??= await startBackupRun(snapshot, opened.repository, {
+            scope,
+            encryptionKeyId: opened.keyring?.active.id ?? null,
+            signal: tools.signal,
+          });
+          await save();
+          try {
+            progress.state = await copyPendingTables(progress.state, snapshot, opened.repository, {
+              signal: tools.signal,
+              shouldStop: () => tools.budget.exhausted(),
+              onTableDone: async (state, table) => {
+                tools.budget.addBytes(table.bytes);
+                progress.state = state;
+                await save();
+              },
+            });
+          } catch (error) {
+            if (error instanceof BackupStepError) progress.state = error.state;
+            throw error;
+          }
+        } finally {
+          await snapshot.close();
+        }
+        if (progress.state.pending.length > 0) {
+          return { done: false, checkpoint: checkpoint as unknown as Record<string, unknown> };
+        }
+        const manifest = await finishBackupRun(progress.state, opened.repository, {
+          signal: tools.signal,
+        });
+        progress.finished = {
+          backupId: manifest.backupId,
+          bytes: manifest.totals.bytes,
+          rows: manifest.totals.rows,
+          tables: manifest.totals.tables,
+          storedBytes: manifest.totals.storedBytes,
+        };
+        delete progress.state;
+        await save();
+      } finally {
+        await connection.close();
+        await opened.target.close();
+      }
+    }
+
+    const made = checkpoint.targets[primary].finished!;
+    for (const name of copies) {
+      const progress = checkpoint.targets[name] ??= {};
+      if (progress.finished) continue;
+      if (tools.budget.exhausted()) {
+        return { done: false, checkpoint: checkpoint as unknown as Record<string, unknown> };
+      }
+      const source = await openRepository(primary, all[primary], app.config);
+      const destination = await openRepository(name, all[name], app.config);
+      try {
+        await copyBackup(source.repository, destination.repository, {
+          kind: DATABASE_MANIFEST_KIND,
+          id: made.backupId,
+          keyring: source.keyring,
+          signal: tools.signal,
+        });
+      } finally {
+        await source.target.close();
+        await destination.target.close();
+      }
+      progress.finished = made;
+      await save();
+    }
+
+    const finished = names.map((name) => ({ name, ...checkpoint.targets[name].finished! }));
+    const first = finished[0];
+    return {
+      done: true,
+      checkpoint: checkpoint as unknown as Record<string, unknown>,
+      backupId: first?.backupId,
+      manifestLocation: finished
+        .map((one) => `${one.name}:manifests/database/${one.backupId}.json`)
+        .join(", "),
+      bytes: first?.bytes,
+      items: first?.rows,
+      details: { backups: finished },
+    };
+  };
+}
