@@ -35,6 +35,10 @@ const commands: Record<string, Command> = {
     summary: "list the database backups in --from <target>",
     load: () => import("./commands/list.ts"),
   },
+  "export-sql": {
+    summary: "write a backup as one plain SQL script that psql restores",
+    load: () => import("./commands/export_sql.ts"),
+  },
   migrate: {
     summary: "apply supabase/migrations to --db in file-name order",
     load: () => import("./commands/migrate.ts"),

@@ -1,0 +1,52 @@
+/**
+ * Turns a backup into one plain SQL script — pre-data, every table as `COPY … FROM stdin` with
+ * its rows, post-data — that `psql` restores into an empty database with no Sauvegarde code
+ * on the restoring side (the way out if this tool is ever unavailable). Streams: the rows go
+ * from the verified blobs straight to the writer, never whole in memory.
+ *
+ * @module
+ */
+import { renderScript } from "./catalog/mod.ts";
+import type { SchemaStatement } from "./catalog/model.ts";
+import { loadDatabaseManifest } from "./manifest.ts";
+import { loadSection } from "./sections.ts";
+import { columnList, qualifiedName } from "./sql_text.ts";
+import type { Repository } from "../repository/mod.ts";
+
+/** Writes the script for `backupId` ("latest" allowed) to `out`; returns the backup id. */
+export async function exportSql(
+  repository: Repository,
+  options: { backupId: string; out: WritableStream<Uint8Array>; signal?: AbortSignal },
+): Promise<string> {
+  const manifest = await loadDatabaseManifest(repository, options.backupId);
+  const writer = options.out.getWriter();
+  const encoder = new TextEncoder();
+  const write = (text: string) => writer.write(encoder.encode(text));
+  try {
+    const pre = await loadSection(repository, manifest.sections.preData);
+    const post = await loadSection(repository, manifest.sections.postData);
+    await write(`-- Sauvegarde backup ${manifest.backupId} of ${manifest.source.database}\n`);
+    await write("\\set ON_ERROR_STOP on\n\n");
+    await write(renderScript(pre as SchemaStatement[]) + "\n");
+    for (const table of manifest.tables) {
+      await write(
+        `\nCOPY ${qualifiedName(table.schema, table.name)} (${
+          columnList(table.columns)
+        }) FROM stdin;\n`,
+      );
+      const reader = repository.readStream(table.blobs, { signal: options.signal }).getReader();
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        await writer.write(value);
+      }
+      await write("\\.\n");
+    }
+    await write("\n" + renderScript(post as SchemaStatement[]) + "\n");
+    await writer.close();
+    return manifest.backupId;
+  } catch (error) {
+    await writer.abort(error).catch(() => {});
+    throw error;
+  }
+}
