@@ -60,9 +60,9 @@ async function measure(url: string, plan: string, limits: BudgetLimits) {
 }
 
 if (import.meta.main) {
-  const cluster = await startPostgres({ supabase: false, standIns: false });
+  const cluster = await startPostgres({ supabase: true });
   try {
-    const url = await cluster.createDatabase("shop");
+    const url = cluster.url;
     const sql = postgres(url, { max: 1, onnotice: () => {} });
     await generateShop(sql, megabytes);
     await sql.end();
