@@ -13,6 +13,24 @@ async function psql(url: string, file: string): Promise<void> {
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
 }
 
+/** Runs `cli export-sql` as an operator would. */
+function exportSql(repo: string, backup: string, out: string) {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../cli/main.ts", import.meta.url).pathname,
+      "export-sql",
+      "--from",
+      repo,
+      "--backup",
+      backup,
+      "--out",
+      out,
+    ],
+  }).output();
+}
+
 async function dump(url: string, flag: string): Promise<string> {
   const out = await new Deno.Command(`${PG_BIN}/pg_dump`, { args: [flag, url] }).output();
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
@@ -30,38 +48,12 @@ Deno.test("a backup exported as plain SQL restores with psql alone, identical to
     const repository = new Repository(new FileTarget(`${dir}/repo`), { compression: "zstd" });
     await backupDatabase({ db: source, repository });
 
-    const missing = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../cli/main.ts", import.meta.url).pathname,
-        "export-sql",
-        "--from",
-        `${dir}/repo`,
-        "--backup",
-        "20990101T000000Z-nope",
-        "--out",
-        `${dir}/x.sql`,
-      ],
-    }).output();
+    const missing = await exportSql(`${dir}/repo`, "20990101T000000Z-nope", `${dir}/x.sql`);
     assert.notEqual(missing.code, 0);
     assert.match(new TextDecoder().decode(missing.stderr), /Error: /);
     await assert.rejects(Deno.stat(`${dir}/x.sql`), "no half-written script is left behind");
 
-    const exported = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../cli/main.ts", import.meta.url).pathname,
-        "export-sql",
-        "--from",
-        `${dir}/repo`,
-        "--backup",
-        "latest",
-        "--out",
-        `${dir}/backup.sql`,
-      ],
-    }).output();
+    const exported = await exportSql(`${dir}/repo`, "latest", `${dir}/backup.sql`);
     assert.equal(exported.code, 0, new TextDecoder().decode(exported.stderr));
 
     const restored = await pg.createDatabase("restored");

@@ -5,11 +5,12 @@
  * @module
  */
 import type postgres from "postgres";
-import { Keyring } from "../codec/encryption.ts";
 import type { Config } from "../config.ts";
 import { Repository } from "../repository/mod.ts";
-import { openTarget } from "../targets/open_target.ts";
-import type { StorageTarget } from "../targets/target.ts";
+import {
+  type OpenedRepository as OpenedSharedRepository,
+  openRepository as openSharedRepository,
+} from "../repository/open.ts";
 import { printableEndpoint, type StorageS3Settings } from "./s3_client.ts";
 import { S3Http } from "./s3_http.ts";
 import type { SnapshotContext } from "./snapshot.ts";
@@ -26,13 +27,10 @@ export class StorageNotConfiguredError extends Error {
   }
 }
 
-/** A repository opened on a target URL, with the target to close. */
-export interface OpenedRepository {
-  name: string;
-  repository: Repository;
+/** A repository opened for snapshots: the shared one, plus an uncompressed twin. */
+export interface OpenedRepository extends OpenedSharedRepository {
   /** The same repository writing blobs uncompressed (for incompressible objects). */
   uncompressed: Repository;
-  target: StorageTarget;
 }
 
 /** Opens a repository on a target URL with the configured codecs and keys. */
@@ -41,13 +39,13 @@ export async function openRepository(
   url: string,
   config: Pick<Config, "s3" | "compression" | "encryptionKeys">,
 ): Promise<OpenedRepository> {
-  const target = openTarget(url, { s3: config.s3 });
-  const keyring = config.encryptionKeys ? await Keyring.parse(config.encryptionKeys) : undefined;
+  const opened = await openSharedRepository(name, url, config);
   return {
-    name,
-    target,
-    repository: new Repository(target, { compression: config.compression, keyring }),
-    uncompressed: new Repository(target, { compression: "none", keyring }),
+    ...opened,
+    uncompressed: new Repository(opened.target, {
+      compression: "none",
+      keyring: opened.keyring,
+    }),
   };
 }
 
