@@ -288,3 +288,21 @@ Deno.test("compression round-trips one chunk with every codec", async () => {
     assert.deepEqual(await decompress(packed, codec, { expectedSize: plain.length }), plain);
   }
 });
+
+Deno.test("a flipped byte anywhere in a large zstd blob is caught, its last bytes included", async () => {
+  const rows = Array.from({ length: 20_000 }, (_, i) => `${i}\tname ${i}\t${i * 7}\n`).join("");
+  const plain = new TextEncoder().encode(rows);
+  const stored = await encodeBlob(plain, { compression: "zstd" });
+  const positions = [
+    ...Array.from({ length: 32 }, (_, k) => stored.length - 1 - k),
+    ...Array.from({ length: 50 }, (_, k) => Math.floor((stored.length * k) / 50)),
+  ];
+  for (const position of positions) {
+    const copy = stored.slice();
+    copy[position] ^= 0x01;
+    await assert.rejects(
+      decodeBlob(copy),
+      `a flip at byte ${position} of ${stored.length} went unnoticed`,
+    );
+  }
+});

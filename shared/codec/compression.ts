@@ -95,13 +95,14 @@ export async function compress(
       return data;
     case "zstd": {
       requireAvailable("zstd");
-      return await callZlib("zstdCompress", data, {
+      const out = await callZlib("zstdCompress", data, {
         params: {
           [zlibConstants.ZSTD_c_compressionLevel]: options.level ?? 1,
           [zlibConstants.ZSTD_c_checksumFlag]: 1,
           [zlibConstants.ZSTD_c_contentSizeFlag]: 1,
         },
       });
+      return withoutTrailingEmptyFrame(out);
     }
     case "gzip": {
       requireAvailable("gzip");
@@ -172,6 +173,36 @@ function requireAvailable(name: CompressionName): void {
 function limit(expected: number | undefined): Record<string, unknown> {
   // One byte of slack so that "too long" is reported as a size mismatch, not a zlib error.
   return expected === undefined ? {} : { maxOutputLength: Math.max(1, expected + 1) };
+}
+
+/** An empty zstd frame (with its checksum), as this runtime appends after larger inputs. */
+const EMPTY_ZSTD_FRAME = new Uint8Array([
+  0x28,
+  0xb5,
+  0x2f,
+  0xfd,
+  0x24,
+  0x00,
+  0x01,
+  0x00,
+  0x00,
+  0x99,
+  0xe9,
+  0xd8,
+  0x51,
+]);
+
+/**
+ * Drops a trailing empty frame: decoders skip it, so a flipped byte inside it would go
+ * unnoticed by integrity checks. Without it every stored byte is covered by the checksum.
+ */
+function withoutTrailingEmptyFrame(out: Uint8Array): Uint8Array {
+  const tail = out.length - EMPTY_ZSTD_FRAME.length;
+  if (tail <= 0) return out;
+  for (let i = 0; i < EMPTY_ZSTD_FRAME.length; i++) {
+    if (out[tail + i] !== EMPTY_ZSTD_FRAME[i]) return out;
+  }
+  return out.subarray(0, tail);
 }
 
 function callZlib(
