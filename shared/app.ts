@@ -7,7 +7,7 @@
  */
 import postgres from "postgres";
 import { type Config, config } from "./config.ts";
-import type { AuthSettings } from "./http/auth.ts";
+import { type AuthSettings, authSettingsOf } from "./http/auth.ts";
 import { type BudgetLimits, type ExecutorContext, PLAN_BUDGETS, type Step } from "./jobs/mod.ts";
 import { notifyRunOutcome } from "./notify/mod.ts";
 import { RunStore } from "./runs/mod.ts";
@@ -31,10 +31,15 @@ export interface App {
 export type StepFactory = (app: App) => Step;
 
 const stepFactories = new Map<RunKind, StepFactory>();
+const liveApps = new Set<App>();
 
-/** Registers the step that runs one kind of run. */
+/**
+ * Registers the step that runs one kind of run, for apps created later and those already
+ * live (an app may be built before every engine module has been imported).
+ */
 export function registerStep(kind: RunKind, factory: StepFactory): void {
   stepFactories.set(kind, factory);
+  for (const app of liveApps) app.executor.steps[kind] = factory(app);
 }
 
 /** Builds an app from a configuration. */
@@ -66,20 +71,19 @@ export function createApp(
       onSuccess: (run) =>
         notifyRunOutcome(run, { sql, config: settings, notifyOnSuccess: settings.notifyOnSuccess }),
     },
-    auth: {
-      cronSecret: settings.cronSecret,
-      serviceKeys: settings.serviceKeys,
-      jwks: settings.jwks,
-      jwtSecret: settings.jwtSecret,
-    },
+    auth: authSettingsOf(settings),
     limits: options.limits ?? settings.stepBudget ?? PLAN_BUDGETS.free,
     functionUrl: (name) =>
       settings.supabaseUrl
         ? `${settings.supabaseUrl.replace(/\/$/, "")}/functions/v1/${name}`
         : undefined,
-    close: () => sql.end({ timeout: 5 }),
+    close: () => {
+      liveApps.delete(app);
+      return sql.end({ timeout: 5 });
+    },
   };
   for (const [kind, factory] of stepFactories) steps[kind] = factory(app);
+  liveApps.add(app);
   return app;
 }
 

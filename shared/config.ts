@@ -295,6 +295,33 @@ function readEnvironment(): Record<string, string | undefined> {
   return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)]));
 }
 
+/** A run or request named a target the configuration does not have. */
+export class UnknownTargetError extends Error {
+  constructor(unknown: string[], configured: string[]) {
+    super(
+      `Unknown target ${unknown.map((n) => `"${n}"`).join(", ")}: configured targets are ${
+        configured.join(", ")
+      }`,
+    );
+    this.name = "UnknownTargetError";
+  }
+}
+
+/**
+ * The named targets a run uses, as name → URL, in the order given; every configured target
+ * when `names` is empty. Throws {@link UnknownTargetError} naming what is not configured.
+ */
+export function selectTargets(
+  settings: Pick<Config, "targets">,
+  names: readonly string[] = [],
+): Record<string, string> {
+  const configured = Object.keys(settings.targets);
+  const chosen = names.length ? names : configured;
+  const unknown = chosen.filter((name) => !(name in settings.targets));
+  if (unknown.length) throw new UnknownTargetError(unknown, configured);
+  return Object.fromEntries(chosen.map((name) => [name, settings.targets[name]]));
+}
+
 let cached: Config | undefined;
 
 /** The process configuration, validated once and then reused. */

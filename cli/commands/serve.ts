@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { config } from "../../shared/config.ts";
+import { authSettingsOf } from "../../shared/http/auth.ts";
 import { startFunctionsHost } from "../../stack/functions_host.ts";
 import { CliError } from "../cli_error.ts";
 
@@ -21,12 +22,7 @@ export async function run(args: string[]): Promise<number> {
   const host = await startFunctionsHost({
     port,
     hostname: values.hostname,
-    auth: {
-      cronSecret: settings.cronSecret,
-      serviceKeys: settings.serviceKeys,
-      jwks: settings.jwks,
-      jwtSecret: settings.jwtSecret,
-    },
+    auth: authSettingsOf(settings),
   });
   console.log(`Functions served at ${host.url}/functions/v1/<name> (Ctrl-C stops)`);
   await new Promise(() => {});

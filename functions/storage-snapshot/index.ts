@@ -23,7 +23,7 @@ import {
   route,
 } from "../../shared/http/mod.ts";
 import { publicRun, triggerRuns } from "../../shared/jobs/trigger.ts";
-import { createStorageStep } from "../../shared/storage/step.ts";
+import "../../shared/jobs/steps.ts";
 
 const CALLERS = ["cron", "admin", "service"] as const;
 
@@ -38,8 +38,6 @@ export const handler = route({
   async POST(request) {
     const caller = await authorize(request, callerSettings(), CALLERS);
     const context = app();
-    // An app built before the engines registered their steps still runs snapshots.
-    context.executor.steps.storage ??= createStorageStep(context);
     const body = snapshotRequestSchema.parse(await readJson(request));
     if (!context.config.storageSource) {
       throw new HttpError(

@@ -16,6 +16,7 @@
  * @module
  */
 import type { App } from "../app.ts";
+import { selectTargets } from "../config.ts";
 import type { Step, StepResult } from "../jobs/executor.ts";
 import { openRepository } from "../repository/open.ts";
 import {
@@ -77,12 +78,8 @@ export function createDatabaseStep(app: Pick<App, "config">): Step {
     if (!databaseUrl) {
       throw new Error("SUPABASE_DB_URL is not set: there is no database to back up");
     }
-    const all = app.config.targets;
-    const names = run.targets.length ? run.targets : Object.keys(all);
-    const unknown = names.filter((name) => !(name in all));
-    if (unknown.length) {
-      throw new Error(`Unknown target ${unknown.map((n) => `"${n}"`).join(", ")}`);
-    }
+    const all = selectTargets(app.config, run.targets);
+    const names = Object.keys(all);
     const checkpoint = readCheckpoint(run.checkpoint);
     const scope = scopeFromDetails(run.details);
     const save = () => tools.saveCheckpoint(checkpoint as unknown as Record<string, unknown>);

@@ -9,7 +9,7 @@
  * @module
  */
 import * as jose from "jose";
-import { config } from "../config.ts";
+import { type Config, config } from "../config.ts";
 import { forbidden, unauthorized } from "./errors.ts";
 
 /** A caller that passed {@link authorize}. */
@@ -35,7 +35,13 @@ const encoder = new TextEncoder();
  * (no database connection is opened for an unauthorised request).
  */
 export function callerSettings(): AuthSettings {
-  const { cronSecret, serviceKeys, jwks, jwtSecret } = config();
+  return authSettingsOf(config());
+}
+
+/** The part of a configuration that says who may call. */
+export function authSettingsOf(
+  { cronSecret, serviceKeys, jwks, jwtSecret }: Config,
+): AuthSettings {
   return { cronSecret, serviceKeys, jwks, jwtSecret };
 }
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { redactUrl } from "../config.ts";
 import { Budget, type BudgetLimits } from "./budget.ts";
 import {
   type ClaimedRun,
@@ -58,7 +59,7 @@ export type StepOutcome = "succeeded" | "failed" | "continued" | "busy";
 /** Turns any error into one sentence for `backup_runs.error` (no stack, no secrets). */
 export function describeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/(\w+:\/\/[^:/@\s]+):[^@\s]+@/g, "$1:***@").split("\n")[0].slice(0, 500);
+  return redactUrl(message).split("\n")[0].slice(0, 500);
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import type { App } from "../app.ts";
+import { selectTargets, UnknownTargetError } from "../config.ts";
 import type { Caller } from "../http/auth.ts";
 import { badRequest, conflict, forbidden, HttpError } from "../http/errors.ts";
 import { type Run, RunConflictError, type RunKind, type RunTrigger } from "../runs/mod.ts";
@@ -74,17 +75,12 @@ export function publicRun(run: Run): Record<string, unknown> {
 }
 
 function checkTargets(app: App, names: string[] | undefined): string[] {
-  const configured = Object.keys(app.config.targets);
-  if (!names) return configured;
-  const unknown = names.filter((name) => !configured.includes(name));
-  if (unknown.length) {
-    throw badRequest(
-      `Unknown target ${unknown.map((n) => `"${n}"`).join(", ")}: configured targets are ${
-        configured.join(", ")
-      }`,
-    );
+  try {
+    return Object.keys(selectTargets(app.config, names));
+  } catch (error) {
+    if (error instanceof UnknownTargetError) throw badRequest(error.message);
+    throw error;
   }
-  return names;
 }
 
 /**
@@ -147,23 +143,14 @@ export function checkMayContinue(caller: Caller): void {
  * handed over, asks the next invocation to continue.
  */
 export async function continueRun(app: App, runId?: string): Promise<void> {
-  const claimable = runId ? [runId] : await claimableRuns(app);
+  const claimable = runId ? [runId] : await app.store.claimable(
+    Object.keys(app.executor.steps) as RunKind[],
+    { staleAfterMs: app.executor.staleAfterMs },
+  );
   for (const id of claimable) {
     const { outcome } = await executeStep(app.executor, { runId: id, limits: app.limits });
     if (outcome === "continued") await handOver(app, id);
   }
-}
-
-async function claimableRuns(app: App): Promise<string[]> {
-  const kinds = Object.keys(app.executor.steps);
-  const stale = (app.executor.staleAfterMs ?? 60_000) / 1000;
-  const rows = await app.sql`
-    select id from public.backup_runs
-    where kind = any(${kinds})
-      and (status = 'queued'
-           or (status = 'running' and heartbeat_at < now() - make_interval(secs => ${stale})))
-    order by created_at limit 10`;
-  return rows.map((row) => row.id as string);
 }
 
 /** Asks a fresh invocation of trigger-backup to continue the run; the cron tick is the fallback. */

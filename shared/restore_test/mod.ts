@@ -20,7 +20,6 @@ export {
 } from "./scratch_database.ts";
 export { type ScratchView, scratchView, SINGLE_DATABASE_EXTENSIONS } from "./scratch_view.ts";
 export {
-  checksumStatement,
   checksumTable,
   compareTable,
   type TableChecksum,

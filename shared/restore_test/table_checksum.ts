@@ -1,15 +1,14 @@
 /**
- * Reads a restored table back the way the backup read it — `COPY (select <columns> from only
- * <table>) TO STDOUT` in text format, with the manifest's column list in its order and the
- * session settings of every engine connection — and hashes the whole stream, so the row
- * count and SHA-256 compare with what the manifest recorded at backup time.
+ * Reads a restored table back the way the backup read it — the engine's own `copyOut`, in
+ * text format, with the manifest's column list in its order — and hashes the whole stream, so
+ * the row count and SHA-256 compare with what the manifest recorded at backup time.
  *
  * @module
  */
 import { copyOut } from "../database/copy_out.ts";
 import type { ManifestTable } from "../database/manifest.ts";
 import type { Queryable } from "../database/session.ts";
-import { columnList, qualifiedName, tableLabel } from "../database/sql_text.ts";
+import { tableLabel } from "../database/sql_text.ts";
 import { StreamHash } from "../repository/digest.ts";
 
 /** What a table holds now, read back. */
@@ -27,12 +26,6 @@ export interface TableMismatch {
   actual: { rows: number; sha256: string } | null;
   /** One sentence naming the table and the difference. */
   problem: string;
-}
-
-/** The statement that reads a table back (`only`: a parent's rows, never its children's). */
-export function checksumStatement(table: Pick<ManifestTable, "schema" | "name" | "columns">) {
-  const name = qualifiedName(table.schema, table.name);
-  return `copy (select ${columnList(table.columns)} from only ${name}) to stdout`;
 }
 
 /**

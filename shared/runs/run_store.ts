@@ -162,6 +162,25 @@ export class RunStore {
     return await this.#claimWhere(this.sql`kind = any(${kinds})`, options.staleAfterMs);
   }
 
+  /** Ids of runs that could be claimed now, oldest first (a scheduler's sweep). */
+  async claimable(
+    kinds: RunKind[],
+    options: { staleAfterMs?: number; limit?: number } = {},
+  ): Promise<string[]> {
+    const rows = await this.sql`
+      select id from public.backup_runs
+      where kind = any(${kinds}) and ${this.#claimable(options.staleAfterMs)}
+      order by created_at limit ${options.limit ?? 10}`;
+    return rows.map((row) => row.id as string);
+  }
+
+  /** Queued, or running with a heartbeat older than `staleAfterMs` (its worker died). */
+  #claimable(staleAfterMs = DEFAULT_STALE_AFTER_MS): postgres.PendingQuery<postgres.Row[]> {
+    return this.sql`(status = 'queued'
+      or (status = 'running'
+          and heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})))`;
+  }
+
   async #claimWhere(
     filter: postgres.PendingQuery<postgres.Row[]>,
     staleAfterMs = DEFAULT_STALE_AFTER_MS,
@@ -169,10 +188,7 @@ export class RunStore {
     const [row] = await this.sql`
       with target as (
         select id, status as previous_status from public.backup_runs
-        where ${filter}
-          and (status = 'queued'
-               or (status = 'running'
-                   and heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})))
+        where ${filter} and ${this.#claimable(staleAfterMs)}
         order by created_at
         for update skip locked
         limit 1)

@@ -5,6 +5,7 @@
  * @module
  */
 import type { App } from "../app.ts";
+import { selectTargets } from "../config.ts";
 import type { Step, StepResult } from "../jobs/executor.ts";
 import { openSnapshotContext } from "./open.ts";
 import { runStorageSnapshotStep, type SnapshotSummary } from "./snapshot.ts";
@@ -15,22 +16,11 @@ export const EDGE_CONCURRENCY = 12;
 /** Object bytes a step holds in flight, roughly. */
 export const EDGE_MEMORY_BYTES = 48 * 1024 * 1024;
 
-/** The targets of a run by name → URL; every configured target when the run names none. */
-export function runTargets(app: Pick<App, "config">, names: string[]): Record<string, string> {
-  const all = app.config.targets;
-  const chosen = names.length ? names : Object.keys(all);
-  const unknown = chosen.filter((name) => !(name in all));
-  if (unknown.length) {
-    throw new Error(`Unknown target ${unknown.map((n) => `"${n}"`).join(", ")}`);
-  }
-  return Object.fromEntries(chosen.map((name) => [name, all[name]]));
-}
-
 /** Builds the step that runs `storage` runs for an app. */
 export function createStorageStep(app: Pick<App, "config" | "sql">): Step {
   return async (run, tools): Promise<StepResult> => {
     const opened = await openSnapshotContext(app.config, {
-      targets: runTargets(app, run.targets),
+      targets: selectTargets(app.config, run.targets),
       sql: app.sql,
       // Edge Functions have 256 MB: fewer transfers at once than the CLI's defaults.
       concurrency: EDGE_CONCURRENCY,

@@ -65,11 +65,4 @@ function unique(blobs: BlobRef[]): BlobRef[] {
   return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** The time a backup or snapshot id starts with (`20261125T141500Z-…`), if it has one. */
-export function idTime(id: string): Date | undefined {
-  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
-  if (!match) return undefined;
-  const [, y, mo, d, h, mi, s] = match;
-  const at = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
-  return Number.isNaN(at.getTime()) ? undefined : at;
-}
+export { idTime } from "../repository/references.ts";
