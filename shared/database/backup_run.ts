@@ -2,10 +2,10 @@
  * A database backup as a sequence of resumable steps over a JSON-serialisable run state.
  *
  * - {@link startBackupRun} reads the schema inside a snapshot, stores the DDL sections and
- *   lists the tables to copy (largest first).
+ *   lists the tables to copy (largest first), each with its ordered key when it has one.
  * - {@link copyPendingTables} copies pending tables inside a snapshot, in parallel over the
- *   snapshot's connections, until none is left or a deadline passes (a table is never split:
- *   tables already started finish). It returns the new state, which a caller may checkpoint.
+ *   snapshot's connections, until none is left or a deadline passes. It returns the new
+ *   state, which a caller may checkpoint.
  * - {@link finishBackupRun} checks every referenced blob is stored with its recorded size and
  *   writes the manifest, last.
  *
@@ -15,19 +15,35 @@
  * Blobs are content-addressed, so a step that died costs only its own work: its tables are
  * copied again next step, and their unchanged blobs are referenced, not uploaded again.
  *
+ * Slices: given `sliceBytes` (a budgeted step), a table larger than that which has an ordered
+ * key (`catalog/copy_keys.ts`) is copied in key-ordered slices of at most about that many COPY
+ * bytes, ended at keys chosen by content (`slices.ts`). The deadline and `shouldStop` are
+ * checked between slices, the state records the slices done (their blobs, and the last key
+ * reached), and the next step goes on from there, in its own snapshot; the table's manifest
+ * entry lists its slices (`manifest.ts`). A
+ * table without such a key, or smaller than a slice, is copied whole with a plain `COPY t TO
+ * STDOUT` (the fast path, pg_dump's output): once started it always finishes, so a step may
+ * overrun its budget by what a large keyless table costs. Without `sliceBytes` (the worker, a
+ * one-shot backup) every table is copied whole, except that a table a budgeted step left
+ * part-way is finished as one last slice from where it stopped.
+ *
+ * The state is additive: a state written before slices existed (no `key`, `estimatedRows` or
+ * `slices` on its pending tables) is read as tables to copy whole.
+ *
  * @module
  */
-import type { ChunkingOptions, Repository } from "../repository/mod.ts";
-import type { DumpScope, TableToCopy } from "./catalog/model.ts";
+import type { BlobRef, ChunkingOptions, Repository } from "../repository/mod.ts";
+import type { DumpScope, KeyColumn, TableToCopy } from "./catalog/model.ts";
 import { readSchema } from "./catalog/mod.ts";
 import { type CopyLane, threadLane } from "./copy_lane.ts";
-import type { CopyCounter } from "./copy_out.ts";
+import type { CopyCounter, CopySource } from "./copy_out.ts";
 import {
   type DatabaseManifest,
   type ManifestSection,
   type ManifestTable,
   newBackupId,
   saveDatabaseManifest,
+  slicesDigest,
 } from "./manifest.ts";
 import { sectionBlobs, storeSection } from "./sections.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -53,6 +69,28 @@ export interface PendingTable {
   kind: "table" | "partition";
   managed: boolean;
   estimatedBytes: number;
+  /** From pg_class.reltuples (0 when unknown); absent in states from before slices. */
+  estimatedRows?: number;
+  /** The key the table can be copied in slices by; absent: always copied whole. */
+  key?: KeyColumn[];
+  /** Slices copied so far, in key order: the next one starts after the last one's `through`. */
+  slices?: CopiedSlice[];
+}
+
+/** A slice of a table copied by an earlier step or earlier in this one. */
+export interface CopiedSlice {
+  /** The key of the slice's last row (text per key column); null: it ran to the table's end. */
+  through: string[] | null;
+  rows: number;
+  /** Raw COPY text bytes. */
+  bytes: number;
+  /** SHA-256 of the slice's COPY text. */
+  sha256: string;
+  storedBytes: number;
+  /** The slice's blobs, in stream order. */
+  blobs: BlobRef[];
+  /** The time of the snapshot the slice was read in. */
+  snapshotTime: string;
 }
 
 /** Everything a backup run has done so far; plain JSON, safe to checkpoint (no secrets). */
@@ -159,12 +197,35 @@ export async function startBackupRun(
 
 /** Options for {@link copyPendingTables}. */
 export interface CopyPendingTablesOptions {
-  /** Start no new table after this time (milliseconds since the epoch). */
+  /** Start no new table or slice after this time (milliseconds since the epoch). */
   deadline?: number;
-  /** Start no new table once this answers true (a step's budget is spent). */
+  /** Start no new table or slice once this answers true (a step's budget is spent). */
   shouldStop?: () => boolean;
-  /** Called after each table with the state so far (to save a checkpoint mid-step). */
-  onTableDone?: (state: BackupRunState, table: ManifestTable) => void | Promise<void>;
+  /**
+   * Copy a table that has an ordered key and is larger than this (raw COPY bytes, estimated)
+   * in key-ordered slices of at most about this size, checking `deadline` and `shouldStop`
+   * between slices. Omitted: tables are copied whole (a table a budgeted step left part-way
+   * is finished in one slice).
+   */
+  sliceBytes?: number;
+  /**
+   * Called after each table with the state so far (to save a checkpoint mid-step) and what
+   * this call copied of the table (all of it, or its last slice).
+   */
+  onTableDone?: (
+    state: BackupRunState,
+    table: ManifestTable,
+    copied: CopyCounter,
+  ) => void | Promise<void>;
+  /**
+   * Called after each slice but a table's last (which ends in `onTableDone`) with the state
+   * so far, which holds the slice: to save a checkpoint mid-table.
+   */
+  onSliceDone?: (
+    state: BackupRunState,
+    table: PendingTable,
+    slice: CopiedSlice,
+  ) => void | Promise<void>;
   /** Blobs of one table hashed, compressed and uploaded at once (default 2). */
   writeConcurrency?: number;
   /** Blob sizes for table data (default {@link TABLE_CHUNKING}). */
@@ -180,10 +241,17 @@ export interface CopyPendingTablesOptions {
   onProgress?: (progress: BackupProgress) => void;
 }
 
+/** A table a lane is copying, with the slices done so far and the current copy's totals. */
+interface InFlight {
+  table: PendingTable;
+  counter: CopyCounter;
+}
+
 /**
- * Copies pending tables inside `snapshot`, one per connection at a time, largest first, until
- * none is left or `deadline` passes. Returns the new state; on failure throws
- * {@link BackupStepError} carrying the state of the tables that did finish.
+ * Copies pending tables inside `snapshot`, one per connection at a time, largest first (tables
+ * started in slices first), until none is left or `deadline` passes. Returns the new state; on
+ * failure throws {@link BackupStepError} carrying the state of the tables and slices that did
+ * finish.
  */
 export async function copyPendingTables(
   state: BackupRunState,
@@ -191,20 +259,24 @@ export async function copyPendingTables(
   repository: Repository,
   options: CopyPendingTablesOptions = {},
 ): Promise<BackupRunState> {
-  const queue = [...state.pending];
+  const queue = [...state.pending].sort(byProgressThenSize);
   const done = [...state.done];
   let reusedBlobs = state.reusedBlobs;
   const snapshots = state.snapshots + (snapshot.id === state.lastSnapshotId ? 0 : 1);
+  const inFlight = new Set<InFlight>();
   const current = (): BackupRunState => ({
     ...state,
     snapshots,
     lastSnapshotId: snapshot.id,
-    pending: [...queue, ...inFlight.values()].sort(bySizeDescending),
+    pending: [...queue, ...[...inFlight].map((entry) => entry.table)].sort(byProgressThenSize),
     done: [...done],
     reusedBlobs,
   });
-  const inFlight = new Map<CopyCounter, PendingTable>();
   if (queue.length === 0) return current();
+  const sliceBytes = options.sliceBytes;
+  if (sliceBytes !== undefined && !(sliceBytes >= 1)) {
+    throw new RangeError(`Slices must be at least 1 byte, got ${sliceBytes}`);
+  }
 
   const abort = new AbortController();
   const outer = options.signal;
@@ -219,9 +291,13 @@ export async function copyPendingTables(
     if (!options.onProgress) return;
     let rows = doneRows();
     let bytes = doneBytes();
-    for (const counter of inFlight.keys()) {
-      rows += counter.rows;
-      bytes += counter.bytes;
+    for (const entry of inFlight) {
+      for (const slice of entry.table.slices ?? []) {
+        rows += slice.rows;
+        bytes += slice.bytes;
+      }
+      rows += entry.counter.rows;
+      bytes += entry.counter.bytes;
     }
     options.onProgress({
       phase: "tables",
@@ -233,6 +309,89 @@ export async function copyPendingTables(
     });
   };
   const ticker = options.onProgress ? setInterval(() => report(), 1000) : undefined;
+  const timeIsUp = () =>
+    (options.deadline !== undefined && Date.now() >= options.deadline) ||
+    options.shouldStop?.() === true;
+  const fail = (error: unknown) => {
+    failure ??= error instanceof Error ? error : new Error(String(error));
+    abort.abort(failure);
+  };
+
+  /** Copies one whole table with a plain COPY. */
+  const copyWhole = async (lane: CopyLane, entry: InFlight): Promise<ManifestTable> => {
+    const table = entry.table;
+    const written = await lane.copy(table, entry.counter, signal);
+    checkWritten(written.size, entry.counter.bytes);
+    reusedBlobs += written.reusedBlobs;
+    return {
+      schema: table.schema,
+      name: table.name,
+      columns: table.columns,
+      kind: table.kind,
+      managed: table.managed,
+      rows: entry.counter.rows,
+      bytes: entry.counter.bytes,
+      sha256: written.sha256,
+      storedBytes: written.storedSize,
+      blobs: written.blobs,
+      snapshotTime: snapshot.time,
+    };
+  };
+
+  /**
+   * Copies the table's next slices until its last one (then returns the finished table) or
+   * until time is up or another lane failed (then returns undefined, the slices done kept in
+   * `entry.table`).
+   */
+  const copySlices = async (
+    lane: CopyLane,
+    entry: InFlight,
+  ): Promise<ManifestTable | undefined> => {
+    const key = entry.table.key!;
+    while (true) {
+      const slices = entry.table.slices ?? [];
+      const after = slices.at(-1)?.through ?? null;
+      const source: CopySource = {
+        schema: entry.table.schema,
+        name: entry.table.name,
+        columns: entry.table.columns,
+      };
+      const through = sliceBytes === undefined ? null : await lane.sliceEnd({
+        table: source,
+        key,
+        after,
+        rows: rowsPerSlice(entry.table, sliceBytes),
+      });
+      signal.throwIfAborted();
+      entry.counter = { rows: 0, bytes: 0 };
+      const written = await lane.copy(
+        { ...source, range: { key, after, through } },
+        entry.counter,
+        signal,
+      );
+      checkWritten(written.size, entry.counter.bytes);
+      reusedBlobs += written.reusedBlobs;
+      const slice: CopiedSlice = {
+        through,
+        rows: entry.counter.rows,
+        bytes: entry.counter.bytes,
+        sha256: written.sha256,
+        storedBytes: written.storedSize,
+        blobs: written.blobs,
+        snapshotTime: snapshot.time,
+      };
+      entry.table = { ...entry.table, slices: [...slices, slice] };
+      entry.counter = { rows: 0, bytes: 0 };
+      if (through === null) return await slicedTable(entry.table);
+      try {
+        await options.onSliceDone?.(current(), entry.table, slice);
+      } catch (error) {
+        fail(error);
+        return undefined;
+      }
+      if (failure || timeIsUp()) return undefined;
+    }
+  };
 
   try {
     await lockTables(snapshot, queue, options.lockTimeoutMs ?? 60_000);
@@ -245,52 +404,45 @@ export async function copyPendingTables(
       );
     const worker = async (lane: CopyLane) => {
       while (!failure) {
-        if (options.deadline !== undefined && Date.now() >= options.deadline) return;
-        if (options.shouldStop?.()) return;
-        const table = queue.shift();
-        if (!table) return;
-        const counter: CopyCounter = { rows: 0, bytes: 0 };
-        inFlight.set(counter, table);
+        if (timeIsUp()) return;
+        const next = queue.shift();
+        if (!next) return;
+        const entry: InFlight = { table: next, counter: { rows: 0, bytes: 0 } };
+        inFlight.add(entry);
+        let finished: ManifestTable | undefined;
         try {
-          const written = await lane.copy(table, counter, signal);
-          if (written.size !== counter.bytes) {
-            throw new Error(
-              `stored ${written.size} bytes of the ${counter.bytes} bytes read`,
-            );
-          }
-          done.push({
-            schema: table.schema,
-            name: table.name,
-            columns: table.columns,
-            kind: table.kind,
-            managed: table.managed,
-            rows: counter.rows,
-            bytes: counter.bytes,
-            sha256: written.sha256,
-            storedBytes: written.storedSize,
-            blobs: written.blobs,
-            snapshotTime: snapshot.time,
-          });
-          reusedBlobs += written.reusedBlobs;
-          inFlight.delete(counter);
-          report(tableLabel(table));
+          finished = inSlices(entry.table, sliceBytes)
+            ? await copySlices(lane, entry)
+            : await copyWhole(lane, entry);
         } catch (error) {
-          inFlight.delete(counter);
-          queue.unshift(table);
+          inFlight.delete(entry);
+          queue.unshift(entry.table);
           if (!failure) {
             const reason = outer?.aborted ? "the backup was cancelled" : describeCopyError(error);
-            failure = new Error(`Could not back up table ${tableLabel(table)}: ${reason}`, {
-              cause: error,
-            });
-            abort.abort(failure);
+            fail(
+              new Error(`Could not back up table ${tableLabel(entry.table)}: ${reason}`, {
+                cause: error,
+              }),
+            );
           }
           return;
         }
+        inFlight.delete(entry);
+        if (!finished) {
+          // Time is up (or another lane failed) between two slices: the table waits, its
+          // slices done kept, for the next step.
+          queue.unshift(entry.table);
+          return;
+        }
+        const copied = finished.slices
+          ? { rows: finished.slices.at(-1)!.rows, bytes: finished.slices.at(-1)!.bytes }
+          : { rows: finished.rows, bytes: finished.bytes };
+        done.push(finished);
+        report(tableLabel(finished));
         try {
-          await options.onTableDone?.(current(), done[done.length - 1]);
+          await options.onTableDone?.(current(), finished, copied);
         } catch (error) {
-          failure ??= error instanceof Error ? error : new Error(String(error));
-          abort.abort(failure);
+          fail(error);
           return;
         }
       }
@@ -304,6 +456,74 @@ export async function copyPendingTables(
   }
   if (failure) throw new BackupStepError(failure.message, current(), { cause: failure });
   return current();
+}
+
+/** Whether a table is copied in slices: it has a key, and it is large or already started. */
+function inSlices(table: PendingTable, sliceBytes: number | undefined): boolean {
+  if (!table.key?.length) return false;
+  if (table.slices?.length) return true;
+  return sliceBytes !== undefined && table.estimatedBytes > sliceBytes;
+}
+
+/** Width assumed for a row when nothing is known yet: wide, so a first slice errs small. */
+const UNKNOWN_ROW_BYTES = 1024;
+
+/**
+ * At most how many rows the table's next slice may hold to stay within `sliceBytes` of COPY
+ * text (`slices.ts` ends it by content, on average about half as far): from the widest of the
+ * slices so far (all of them together, or the last one when it had enough rows to tell),
+ * else from the catalog's estimate, else from a wide guess. While fewer than 16 rows were
+ * copied the width is a guess, so the answer grows at most fourfold from them (plus 16) rather
+ * than overshooting. The same rows give the same answer, so an unchanged table is cut the same
+ * way by the next backup.
+ */
+export function rowsPerSlice(table: PendingTable, sliceBytes: number): number {
+  const slices = table.slices ?? [];
+  const last = slices.at(-1);
+  const rows = slices.reduce((sum, slice) => sum + slice.rows, 0);
+  const bytes = slices.reduce((sum, slice) => sum + slice.bytes, 0);
+  const width = rows > 0
+    ? Math.max(bytes / rows, last && last.rows >= 16 ? last.bytes / last.rows : 0)
+    : (table.estimatedRows ?? 0) > 0 && table.estimatedBytes > 0
+    ? table.estimatedBytes / table.estimatedRows!
+    : UNKNOWN_ROW_BYTES;
+  let count = Math.floor(sliceBytes / Math.max(1, width));
+  if (slices.length > 0 && rows < 16) count = Math.min(count, rows * 4 + 16);
+  return Math.max(1, Math.min(count, Number.MAX_SAFE_INTEGER));
+}
+
+/** The manifest entry of a table copied in slices (see `manifest.ts`). */
+async function slicedTable(table: PendingTable): Promise<ManifestTable> {
+  const slices = table.slices!;
+  const sum = (field: "rows" | "bytes" | "storedBytes") =>
+    slices.reduce((total, slice) => total + slice[field], 0);
+  return {
+    schema: table.schema,
+    name: table.name,
+    columns: table.columns,
+    kind: table.kind,
+    managed: table.managed,
+    rows: sum("rows"),
+    bytes: sum("bytes"),
+    sha256: await slicesDigest(slices),
+    storedBytes: sum("storedBytes"),
+    blobs: slices.flatMap((slice) => slice.blobs),
+    snapshotTime: slices[0].snapshotTime,
+    key: table.key!.map((column) => column.name),
+    slices: slices.map((slice) => ({
+      through: slice.through,
+      rows: slice.rows,
+      bytes: slice.bytes,
+      sha256: slice.sha256,
+      storedBytes: slice.storedBytes,
+      blobs: slice.blobs.length,
+      snapshotTime: slice.snapshotTime,
+    })),
+  };
+}
+
+function checkWritten(stored: number, read: number): void {
+  if (stored !== read) throw new Error(`stored ${stored} bytes of the ${read} bytes read`);
 }
 
 /** Options for {@link finishBackupRun}. */
@@ -422,11 +642,15 @@ function orderTables(tables: readonly TableToCopy[]): PendingTable[] {
     kind: table.kind,
     managed: table.managed,
     estimatedBytes: table.estimatedBytes,
-  })).sort(bySizeDescending);
+    estimatedRows: table.estimatedRows,
+    ...(table.key ? { key: table.key.map((column) => ({ ...column })) } : {}),
+  })).sort(byProgressThenSize);
 }
 
-function bySizeDescending(a: PendingTable, b: PendingTable): number {
-  return b.estimatedBytes - a.estimatedBytes || compare(tableLabel(a), tableLabel(b));
+/** Tables started in slices first (to finish them), then the largest first. */
+function byProgressThenSize(a: PendingTable, b: PendingTable): number {
+  return Number(Boolean(b.slices?.length)) - Number(Boolean(a.slices?.length)) ||
+    b.estimatedBytes - a.estimatedBytes || compare(tableLabel(a), tableLabel(b));
 }
 
 function compare(a: string, b: string): number {

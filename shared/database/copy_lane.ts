@@ -10,10 +10,28 @@ import type { ChunkingOptions, Repository, WriteStreamResult } from "../reposito
 import type { Config } from "../config.ts";
 import { type CopyCounter, copyOut, type CopySource } from "./copy_out.ts";
 import type { Queryable } from "./session.ts";
+import { findSliceEnd, type KeyColumn } from "./slices.ts";
 
-/** Copies one table at a time. */
+/** Where the next slice of a table starts, and how many rows it may hold at most. */
+export interface SliceRequest {
+  table: CopySource;
+  key: readonly KeyColumn[];
+  /** The last key copied, or null from the table's start. */
+  after: readonly string[] | null;
+  rows: number;
+}
+
+/**
+ * Copies one table (or one slice of a table: a source with a key range) at a time, in the
+ * lane's snapshot.
+ */
 export interface CopyLane {
   copy(table: CopySource, counter: CopyCounter, signal: AbortSignal): Promise<WriteStreamResult>;
+  /**
+   * The key of the last row of the slice `request` describes, or null when the slice runs to
+   * the table's end (`findSliceEnd` in `slices.ts`).
+   */
+  sliceEnd(request: SliceRequest): Promise<string[] | null>;
   /** Releases the lane (ends a worker); never throws. */
   close(): Promise<void>;
 }
@@ -38,6 +56,8 @@ export function threadLane(
         concurrency: options.writeConcurrency,
         chunking: options.chunking,
       }),
+    sliceEnd: (request) =>
+      findSliceEnd(connection, request.table, request.key, request.after, request.rows),
     close: () => Promise.resolve(),
   };
 }
@@ -59,6 +79,7 @@ export type WorkerRequest =
     options: LaneOptions;
   }
   | { type: "copy"; table: CopySource }
+  | ({ type: "slice-end" } & SliceRequest)
   | { type: "abort" }
   | { type: "close" };
 
@@ -67,6 +88,7 @@ export type WorkerReply =
   | { type: "ready" }
   | { type: "progress"; rows: number; bytes: number }
   | { type: "done"; result: WriteStreamResult; rows: number; bytes: number }
+  | { type: "slice-end"; through: string[] | null }
   | { type: "failed"; message: string; code?: string }
   | { type: "closed" };
 
@@ -146,6 +168,12 @@ async function openWorkerLane(
         signal.removeEventListener("abort", abort);
         onProgress = undefined;
       }
+    },
+    async sliceEnd(request) {
+      const reply = await ask({ type: "slice-end", ...request });
+      if (reply.type === "slice-end") return reply.through;
+      const failed = reply as { message?: string; code?: string };
+      throw new WorkerCopyError(failed.message ?? "The copy worker failed", failed.code);
     },
     async close() {
       if (closed) return;

@@ -1,6 +1,7 @@
 /**
  * The worker side of a copy lane (see `copy_lane.ts`): joins the coordinator's snapshot on its
- * own connection and copies the tables it is sent into its own repository instance.
+ * own connection and copies the tables (or slices of tables) it is sent into its own repository
+ * instance.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import type { Repository } from "../repository/mod.ts";
 import { type CopyCounter, copyOut } from "./copy_out.ts";
 import type { LaneOptions, WorkerReply, WorkerRequest } from "./copy_lane.ts";
 import { prepareSession } from "./session.ts";
+import { findSliceEnd } from "./slices.ts";
 
 const SNAPSHOT_NAME = /^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9A-Fa-f]+)?$/;
 
@@ -110,6 +112,20 @@ self.onmessage = async (event: MessageEvent<WorkerRequest>) => {
     case "copy":
       try {
         reply(await copy(request));
+      } catch (error) {
+        reply(failure(error));
+      }
+      return;
+    case "slice-end":
+      try {
+        const through = await findSliceEnd(
+          tx!,
+          request.table,
+          request.key,
+          request.after,
+          request.rows,
+        );
+        reply({ type: "slice-end", through });
       } catch (error) {
         reply(failure(error));
       }

@@ -5,9 +5,42 @@
  * saved LAST, after every blob it references was stored and checked: a backup without a
  * manifest does not exist. It never contains a secret (the encryption key's id, never the key).
  *
+ * ## Sliced tables
+ *
+ * A budgeted backup (Edge steps) copies a large table that has a key in key-ordered slices
+ * (`slices.ts`), possibly over several steps, each step in its own snapshot. Such a table's
+ * entry is additive to the plain shape:
+ *
+ * - `blobs` are every slice's blobs in slice order: concatenated, they are the table's COPY
+ *   stream (the rows in key order), which a restore loads as for any table; `rows`, `bytes`
+ *   and `storedBytes` are the slices' sums.
+ * - `key` names the key columns and `slices` lists each slice: its rows, bytes, SHA-256 of its
+ *   part of the stream, stored bytes, how many of the table's blobs (following the previous
+ *   slice's) hold it, the time of the snapshot it was read in, and `through`, the key of its
+ *   last row as text (null for the last slice, which runs to the table's end). A slice's rows
+ *   are those after the previous slice's `through` (from the start for the first), up to its own.
+ * - `sha256` cannot be the whole stream's hash (no hash state survives from one step to the
+ *   next). For a sliced table it is {@link slicesDigest}: the SHA-256 of the slices' hex
+ *   SHA-256s, each followed by a newline, in order — a digest of the slice list, not of the
+ *   stream. A check of a sliced table compares its slices: the restore test reads the restored
+ *   table back in key order and hashes that COPY output cut at the slices' byte boundaries.
+ * - `snapshotTime` is the first slice's.
+ *
+ * Consistency: each slice is consistent in itself, a view of its key range as of its own
+ * `snapshotTime`. Slices read in different snapshots join where one ends and the next begins,
+ * so a sliced table spanning snapshots is NOT one instant's view of the table: rows inserted,
+ * updated or deleted in a key range after its slice was read are not reflected (an insert below
+ * the position reached is missing, a delete there is still present); a row whose key moved
+ * from a range not yet read to one already read is missing, one whose key moved the other way
+ * is present twice (under its old and its new key); and a unique constraint on other columns
+ * may not hold across slices (a value freed in a range already read and reused in one read
+ * later), which a restore would report when it builds that constraint. Each key appears at
+ * most once. A backup read in one snapshot (`snapshots: 1`) has none of this.
+ *
  * @module
  */
 import { z } from "zod";
+import { sha256Hex } from "../repository/digest.ts";
 import type { Repository } from "../repository/mod.ts";
 
 /** The manifest kind under which database backups are stored. */
@@ -56,6 +89,22 @@ const scopeSchema = z.object({
   dataOnly: z.boolean().optional(),
 });
 
+/** A key-ordered slice of a table (see the module's notes on sliced tables). */
+const sliceSchema = z.object({
+  /** The key of the slice's last row, as text per key column; null: to the table's end. */
+  through: z.array(z.string()).nullable(),
+  rows: count,
+  /** Raw COPY text bytes of this slice. */
+  bytes: count,
+  /** SHA-256 of this slice's part of the COPY text stream. */
+  sha256,
+  storedBytes: count,
+  /** How many of the table's blobs, after the previous slice's, hold this slice. */
+  blobs: count,
+  /** The time of the snapshot the slice was read in. */
+  snapshotTime: timestamp,
+});
+
 const tableSchema = z.object({
   schema: z.string(),
   name: z.string(),
@@ -67,12 +116,22 @@ const tableSchema = z.object({
   rows: count,
   /** Raw COPY text bytes. */
   bytes: count,
-  /** SHA-256 of the whole COPY text stream. */
+  /**
+   * SHA-256 of the whole COPY text stream; for a sliced table, the digest of its slices'
+   * SHA-256s ({@link slicesDigest}).
+   */
   sha256,
   storedBytes: count,
   blobs: z.array(blobRefSchema),
-  /** When the table was copied: the time of the snapshot it was read in. */
+  /** When the table was copied: the time of the snapshot it was (first) read in. */
   snapshotTime: timestamp,
+  /** A sliced table's key columns (unquoted), in key order. */
+  key: z.array(z.string()).min(1).optional(),
+  /** A sliced table's slices, in key order: present exactly when `key` is. */
+  slices: z.array(sliceSchema).min(1).optional(),
+}).superRefine((table, context) => {
+  const problem = checkSlices(table);
+  if (problem) context.addIssue({ code: "custom", message: problem, path: ["slices"] });
 });
 
 /** The zod schema of a database backup manifest. */
@@ -127,6 +186,8 @@ export const databaseManifestSchema = z.object({
 export type DatabaseManifest = z.infer<typeof databaseManifestSchema>;
 /** One table of a manifest. */
 export type ManifestTable = z.infer<typeof tableSchema>;
+/** A key-ordered slice of a table in a manifest. */
+export type ManifestSlice = z.infer<typeof sliceSchema>;
 /** A DDL section of a manifest. */
 export type ManifestSection = z.infer<typeof sectionSchema>;
 /** A DDL statement as stored in a manifest. */
@@ -138,6 +199,43 @@ export class ManifestError extends Error {
     super(message, options);
     this.name = "ManifestError";
   }
+}
+
+/**
+ * The `sha256` of a sliced table: the SHA-256 of its slices' hex SHA-256s, each followed by a
+ * newline, in slice order.
+ */
+export async function slicesDigest(slices: readonly { sha256: string }[]): Promise<string> {
+  const text = slices.map((slice) => `${slice.sha256}\n`).join("");
+  return await sha256Hex(new TextEncoder().encode(text));
+}
+
+/** Why a table's slices do not add up to the table, or undefined when they do. */
+function checkSlices(table: {
+  rows: number;
+  bytes: number;
+  storedBytes: number;
+  blobs: readonly unknown[];
+  key?: readonly string[];
+  slices?: readonly ManifestSlice[];
+}): string | undefined {
+  const { key, slices } = table;
+  if (key === undefined && slices === undefined) return undefined;
+  if (key === undefined || slices === undefined) return "must come with key, and key with it";
+  const sum = (field: "rows" | "bytes" | "storedBytes" | "blobs") =>
+    slices.reduce((total, slice) => total + slice[field], 0);
+  if (sum("rows") !== table.rows) return "rows do not add up to the table's";
+  if (sum("bytes") !== table.bytes) return "bytes do not add up to the table's";
+  if (sum("storedBytes") !== table.storedBytes) return "stored bytes do not add up";
+  if (sum("blobs") !== table.blobs.length) return "blobs do not add up to the table's";
+  for (const [index, slice] of slices.entries()) {
+    const last = index === slices.length - 1;
+    if ((slice.through === null) !== last) return "only the last slice may run to the end";
+    if (slice.through !== null && slice.through.length !== key.length) {
+      return `slice ${index + 1} ends at a key of ${slice.through.length} values`;
+    }
+  }
+  return undefined;
 }
 
 /** A new sortable backup id: `20261125T141500Z-` and 6 random base-36 characters. */

@@ -5,7 +5,7 @@
  * - One shot: {@link backupDatabase}, {@link restoreDatabase}.
  * - In budgeted, resumable steps (Edge Functions): {@link startBackupRun},
  *   {@link copyPendingTables}, {@link finishBackupRun} over a JSON {@link BackupRunState}, or
- *   the executor's step {@link createDatabaseStep}.
+ *   the executor's step {@link createDatabaseStep}; large tables in key-ordered slices.
  * - Manifests: {@link loadDatabaseManifest}, {@link listDatabaseBackupIds},
  *   {@link parseManifest}.
  *
@@ -16,6 +16,7 @@ export {
   type BackupProgress,
   type BackupRunState,
   BackupStepError,
+  type CopiedSlice,
   copyPendingTables,
   type CopyPendingTablesOptions,
   finishBackupRun,
@@ -33,9 +34,11 @@ export {
   listDatabaseBackupIds,
   loadDatabaseManifest,
   ManifestError,
+  type ManifestSlice,
   type ManifestTable,
   newBackupId,
   parseManifest,
+  slicesDigest,
 } from "./manifest.ts";
 export {
   restoreDatabase,
@@ -44,5 +47,5 @@ export {
   type RestoreProgress,
   type RestoreResult,
 } from "./restore.ts";
-export { createDatabaseStep, type DatabaseCheckpoint } from "./run_step.ts";
+export { createDatabaseStep, type DatabaseCheckpoint, sliceBytesFor } from "./run_step.ts";
 export { openSnapshot, type Snapshot } from "./snapshot.ts";

@@ -6,10 +6,14 @@
  * replicated to every other target (blobs copied as stored and read back, manifest last), so
  * each target holds the same backup id — the 3-2-1 copies verification counts. The checkpoint
  * holds the first target's {@link BackupRunState} and each target's progress. A step opens a fresh
- * snapshot, copies tables until the budget is spent (a started table always finishes), saves
- * the checkpoint after every table, and writes a target's manifest once its last table is in.
- * A backup finished in one step is one consistent snapshot; one spread over several steps
- * records how many snapshots it took (`snapshots` in its manifest).
+ * snapshot, copies tables until the budget is spent, saves the checkpoint after every table and
+ * every slice, and writes a target's manifest once its last table is in. Under a budget, a
+ * large table with an ordered key is copied in key-ordered slices sized by
+ * {@link sliceBytesFor} and the budget is checked between slices; a table without such a key
+ * always finishes once started, so a large one can make its step overrun the budget. A backup
+ * finished in one step is one consistent snapshot; one spread over several steps records how
+ * many snapshots it took (`snapshots` in its manifest; see `manifest.ts` for what that means
+ * for a table read in slices across steps).
  *
  * The run's `details.scope` may hold a {@link DumpScope}.
  *
@@ -17,6 +21,7 @@
  */
 import type { App } from "../app.ts";
 import { selectTargets } from "../config.ts";
+import type { BudgetLimits } from "../jobs/budget.ts";
 import type { Step, StepResult } from "../jobs/executor.ts";
 import { openRepository } from "../repository/open.ts";
 import {
@@ -46,6 +51,38 @@ export interface DatabaseCheckpoint {
 
 /** Connections (tables copied at once) a step uses. */
 const STEP_PARALLEL = 2;
+
+/**
+ * CPU a backup spends per MiB of COPY text here (reading, hashing, chunking, zstd, storing:
+ * about 11 s per GB measured by `bench/edge_budget_bench.ts`), rounded up.
+ */
+const CPU_MS_PER_MIB = 12;
+/** Wall time per MiB, taken as high as the CPU's (compression on one thread sets the pace). */
+const WALL_MS_PER_MIB = 12;
+/**
+ * A slice costs about this share of a step's budget. Each connection finishes the slice it
+ * is in when the budget runs out, so a step overruns its budget by at most about
+ * `STEP_PARALLEL` slices: with 1.6 s of CPU, 1/16 is 100 ms a slice, 8 MiB.
+ */
+const SLICES_PER_STEP = 16;
+const MIB = 1024 * 1024;
+/** Slices are never smaller than this unless asked (a byte budget of 1 means 1 MiB slices). */
+const MIN_SLICE_BYTES = MIB;
+
+/**
+ * Raw COPY bytes of one slice of a large table under `limits`: `sliceBytes` when given (0: no
+ * slices), else a sixteenth of what the CPU, wall or byte limit allows, at least 1 MiB;
+ * undefined (tables copied whole) without limits, as for the worker.
+ */
+export function sliceBytesFor(limits: BudgetLimits): number | undefined {
+  if (limits.sliceBytes !== undefined) return limits.sliceBytes > 0 ? limits.sliceBytes : undefined;
+  const allowed: number[] = [];
+  if (limits.cpuMs !== undefined) allowed.push((limits.cpuMs / CPU_MS_PER_MIB) * MIB);
+  if (limits.wallMs !== undefined) allowed.push((limits.wallMs / WALL_MS_PER_MIB) * MIB);
+  if (limits.bytes !== undefined) allowed.push(limits.bytes);
+  if (allowed.length === 0) return undefined;
+  return Math.max(MIN_SLICE_BYTES, Math.floor(Math.min(...allowed) / SLICES_PER_STEP));
+}
 
 /** Reads a run's scope from its details, keeping only known, well-typed fields. */
 export function scopeFromDetails(details: Record<string, unknown>): DumpScope {
@@ -111,8 +148,14 @@ export function createDatabaseStep(app: Pick<App, "config">): Step {
             progress.state = await copyPendingTables(progress.state, snapshot, opened.repository, {
               signal: tools.signal,
               shouldStop: () => tools.budget.exhausted(),
-              onTableDone: async (state, table) => {
-                tools.budget.addBytes(table.bytes);
+              sliceBytes: sliceBytesFor(tools.budget.limits),
+              onSliceDone: async (state, _table, slice) => {
+                tools.budget.addBytes(slice.bytes);
+                progress.state = state;
+                await save();
+              },
+              onTableDone: async (state, _table, copied) => {
+                tools.budget.addBytes(copied.bytes);
                 progress.state = state;
                 await save();
               },

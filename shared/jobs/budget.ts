@@ -14,6 +14,12 @@ export interface BudgetLimits {
   cpuMs?: number;
   /** Raw bytes read from the source. */
   bytes?: number;
+  /**
+   * Not a limit but the grain of a step's work: raw COPY bytes of one key-ordered slice of a
+   * large table, between which a database step checks its budget. Omitted: derived from the
+   * limits above (none: tables are never split); 0: tables are never split.
+   */
+  sliceBytes?: number;
 }
 
 /** Plans whose limits we fit by default. */

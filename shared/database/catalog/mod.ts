@@ -11,7 +11,14 @@
  *
  * @module
  */
-export type { DatabaseSchema, DumpScope, SchemaStatement, Section, TableToCopy } from "./model.ts";
+export type {
+  DatabaseSchema,
+  DumpScope,
+  KeyColumn,
+  SchemaStatement,
+  Section,
+  TableToCopy,
+} from "./model.ts";
 export { readSchema } from "./read_schema.ts";
 export { renderScript } from "./render.ts";
 export { RESTORE_SETTINGS } from "./preamble.ts";

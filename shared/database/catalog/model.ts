@@ -75,6 +75,22 @@ export interface TableToCopy {
   estimatedBytes: number;
   /** In a Supabase-managed schema (auth, storage): data only, its DDL is the platform's. */
   managed: boolean;
+  /**
+   * The key its rows can be read in order of, a key range at a time: the primary key, else a
+   * unique index over NOT NULL columns (see `copy_keys.ts`). Absent: the table has none and is
+   * always copied whole.
+   */
+  key?: KeyColumn[];
+}
+
+/** A column of a table's ordered key, with its type's catalog name (to cast key values to). */
+export interface KeyColumn {
+  /** Unquoted column name. */
+  name: string;
+  /** Schema of the column's type (`pg_catalog` for built-in types). */
+  typeSchema: string;
+  /** The type's catalog name, without modifiers (`int8`, `bpchar`, `uuid`, `my_enum`). */
+  typeName: string;
 }
 
 /** Everything a backup needs to know about a database's schema. */

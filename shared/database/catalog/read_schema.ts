@@ -6,6 +6,7 @@
  * @module
  */
 import { buildConstraints, checksByTable, queryConstraints } from "./constraints.ts";
+import { queryCopyKeys } from "./copy_keys.ts";
 import type { ReadContext } from "./context.ts";
 import type { Queryable } from "./db.ts";
 import { buildDefaultAcls, queryDefaultAcls } from "./default_acl.ts";
@@ -14,7 +15,7 @@ import { buildEventTriggers, queryEventTriggers } from "./event_triggers.ts";
 import { buildFunctions, queryFunctions } from "./functions.ts";
 import { DumpGraph, ref } from "./graph.ts";
 import { buildIndexes, queryIndexes } from "./indexes.ts";
-import type { DatabaseSchema, DumpScope, TableToCopy } from "./model.ts";
+import type { DatabaseSchema, DumpScope, KeyColumn, TableToCopy } from "./model.ts";
 import { orderGraph } from "./order.ts";
 import { buildPolicies, queryPolicies } from "./policies.ts";
 import { buildPublications, queryPublications } from "./publications.ts";
@@ -140,6 +141,7 @@ async function readWithEmptyPath(
     publicationRows,
     eventTriggerRows,
     unsupportedRows,
+    keyRows,
   ] = await Promise.all([
     queryTypes(sql, ddlSchemas),
     queryFunctions(sql, ddlSchemas),
@@ -156,6 +158,7 @@ async function readWithEmptyPath(
     queryPublications(sql),
     queryEventTriggers(sql),
     queryUnsupported(sql, ddlSchemas),
+    wantsData ? queryCopyKeys(sql, relationSchemas) : Promise.resolve([]),
   ]);
 
   const ctx: ReadContext = {
@@ -199,7 +202,8 @@ async function readWithEmptyPath(
     if (!relationNames.has(name)) ctx.warnings.push(`Table ${name} does not exist`);
   }
 
-  const tables = wantsData ? tablesToCopy(ctx, relations.byOid) : [];
+  const keys = new Map(keyRows.map((row) => [row.tableOid, row.key]));
+  const tables = wantsData ? tablesToCopy(ctx, relations.byOid, keys) : [];
   if (wantsData) {
     const copied = new Set(tables.map((t) => `${t.schema}.${t.name}`));
     buildSequenceSets(ctx, sequenceValues, {
@@ -257,7 +261,11 @@ function chainRefreshes(ctx: ReadContext): void {
   }
 }
 
-function tablesToCopy(ctx: ReadContext, byOid: Map<string, RelationRow>): TableToCopy[] {
+function tablesToCopy(
+  ctx: ReadContext,
+  byOid: Map<string, RelationRow>,
+  keys: ReadonlyMap<string, KeyColumn[]>,
+): TableToCopy[] {
   const ancestors = (row: RelationRow): string[] => {
     const out: string[] = [];
     let current: RelationRow | undefined = row;
@@ -281,6 +289,7 @@ function tablesToCopy(ctx: ReadContext, byOid: Map<string, RelationRow>): TableT
       estimatedRows: Math.round(row.rows),
       estimatedBytes: Number(row.bytes),
       managed: ctx.filter.managed(row.schema, row.name),
+      ...(keys.has(row.oid) ? { key: keys.get(row.oid) } : {}),
     });
   }
   return tables.sort((a, b) =>
