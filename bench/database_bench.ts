@@ -177,6 +177,19 @@ async function main() {
       );
       summary = JSON.parse(ours.stdout.trim().split("\n").at(-1)!);
       ours.storedBytes = await pathBytes(repo);
+      const inlineRepo = `${work}/repo-inline`;
+      keep(
+        await timed("sauvegarde backup, no encoder thread", [
+          ...deno,
+          "backup",
+          "--db",
+          source,
+          "--to",
+          `file://${inlineRepo}`,
+          "--json",
+        ], { ...env, SAUVEGARDE_ENCODE_THREADS: "0" }),
+      ).storedBytes = await pathBytes(inlineRepo);
+      await Deno.remove(inlineRepo, { recursive: true });
       const workersRepo = `${work}/repo-workers`;
       keep(
         await timed("sauvegarde backup --workers", [
@@ -256,8 +269,9 @@ async function main() {
       console.error(`Round ${round} of ${runs} done`);
     }
     const rawBytes = summary.bytes;
-    const [ours, oursWorkers, fc, fc1, plainZstd, fd, ourRestore, pgRestore] = [
+    const [ours, oursInline, oursWorkers, fc, fc1, plainZstd, fd, ourRestore, pgRestore] = [
       "sauvegarde backup (zstd)",
+      "sauvegarde backup, no encoder thread",
       "sauvegarde backup --workers",
       "pg_dump -Fc",
       "pg_dump -Fc -Z1",
@@ -283,7 +297,7 @@ async function main() {
     if (a !== b || a !== c) throw new Error(`Restored databases differ: ${a} / ${b} / ${c}`);
 
     const gb = rawBytes / 1e9;
-    const rows = [ours, oursWorkers, fc, fc1, plainZstd, fd, ourRestore, pgRestore];
+    const rows = [ours, oursInline, oursWorkers, fc, fc1, plainZstd, fd, ourRestore, pgRestore];
     const table = [
       `Shop database: ${summary.tables} tables, ${summary.rows.toLocaleString("en")} rows, ` +
       `${(rawBytes / MB).toFixed(0)} MB of COPY text (BENCH_DB_MB=${megabytes}); ` +
@@ -304,6 +318,9 @@ async function main() {
       `| backup / pg_dump -Fc | ${ratio(ours.seconds, fc.seconds)} | ≤ 0.5 |`,
       `| backup / pg_dump -Fc -Z1 | ${ratio(ours.seconds, fc1.seconds)} | |`,
       `| backup / pg_dump \\| zstd -1 | ${ratio(ours.seconds, plainZstd.seconds)} | ≤ 1.2 |`,
+      `| backup, no encoder thread / pg_dump \\| zstd -1 | ${
+        ratio(oursInline.seconds, plainZstd.seconds)
+      } | |`,
       `| backup --workers / pg_dump \\| zstd -1 | ${
         ratio(oursWorkers.seconds, plainZstd.seconds)
       } | |`,

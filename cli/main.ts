@@ -7,8 +7,25 @@
  * @module
  */
 import { CliError } from "./cli_error.ts";
+import { autoEncodeThreads, useEncodeThreads } from "../shared/codec/encoder.ts";
 
 type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
+
+/** Commands that serve functions keep Edge behaviour: blobs encoded on the calling thread. */
+const EDGE_LIKE = new Set(["serve", "demo"]);
+
+/** Encoder threads: SAUVEGARDE_ENCODE_THREADS when set (0 = none), else one per spare core. */
+function encodeThreads(): number {
+  const raw = Deno.env.get("SAUVEGARDE_ENCODE_THREADS");
+  if (raw === undefined || raw === "") return autoEncodeThreads();
+  const threads = Number(raw);
+  if (!Number.isInteger(threads) || threads < 0 || threads > 16) {
+    throw new CliError(
+      `SAUVEGARDE_ENCODE_THREADS must be a whole number from 0 to 16, got "${raw}"`,
+    );
+  }
+  return threads;
+}
 
 const commands: Record<string, Command> = {
   serve: {
@@ -97,6 +114,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   try {
+    if (!EDGE_LIKE.has(name)) useEncodeThreads(encodeThreads());
     const module = await command.load();
     return await module.run(rest);
   } catch (error) {

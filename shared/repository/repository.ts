@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { decodeBlob, encodeBlob } from "../codec/blob_format.ts";
+import type { EncodeBlobOptions } from "../codec/blob_format.ts";
+import { type BlobEncoder, type BlobJob, defaultEncoder } from "../codec/encoder.ts";
 import { type CompressionName, defaultCompression } from "../codec/compression.ts";
 import { KeyError, type Keyring } from "../codec/encryption.ts";
 import { IntegrityError, NotFoundError, type StorageTarget } from "../targets/target.ts";
@@ -43,6 +44,28 @@ export interface PutBlobResult extends BlobRef {
   reused: boolean;
 }
 
+/** Options for {@link Repository.putBlob}. */
+export interface PutBlobOptions {
+  signal?: AbortSignal;
+  /** The caller gives `plain` up: the encoder may take its buffer instead of copying it. */
+  transfer?: boolean;
+  /**
+   * Blobs the caller knows are stored, by id, with their stored size. A blob found here is
+   * referenced with no request at all; every blob this call stores (or finds stored) is added.
+   * The caller answers for what it puts here: that the blobs exist and that a prune cannot
+   * sweep them before its manifest lands (Storage snapshots seed it with the blobs of the
+   * previous snapshots they build on, and hold a repository lock while they run).
+   */
+  known?: Map<string, number>;
+  /**
+   * Upload without asking first whether the blob is stored: one request instead of two for a
+   * blob that is probably new. Storing identical content again is harmless (same key, same
+   * bytes) and gives the object a fresh modification time, which prune's grace period counts
+   * from.
+   */
+  assumeAbsent?: boolean;
+}
+
 /** Options for {@link Repository}. */
 export interface RepositoryOptions {
   /** Codec for new blobs (default: zstd when this runtime has it, else gzip). */
@@ -53,6 +76,8 @@ export interface RepositoryOptions {
   keyring?: Keyring;
   /** Milliseconds since the epoch; for lock expiry (tests). */
   clock?: () => number;
+  /** Where blobs are hashed and encoded (default: the process-wide encoder, see `encoder.ts`). */
+  encoder?: BlobEncoder;
 }
 
 /** Options for {@link Repository.writeStream}. */
@@ -129,6 +154,7 @@ export class Repository {
   readonly #level?: number;
   readonly #keyring?: Keyring;
   readonly #clock: () => number;
+  readonly #encoder: BlobEncoder;
   /** Blobs being stored right now, so the same content in flight twice is stored once. */
   readonly #inFlight = new Map<string, Promise<PutBlobResult>>();
 
@@ -138,6 +164,7 @@ export class Repository {
     this.#level = options.level;
     this.#keyring = options.keyring;
     this.#clock = options.clock ?? Date.now;
+    this.#encoder = options.encoder ?? defaultEncoder();
   }
 
   /** The storage target underneath. */
@@ -153,43 +180,64 @@ export class Repository {
   // ---- Blobs ----------------------------------------------------------------------------
 
   /**
-   * Stores one blob, unless a blob with the same content is already stored.
+   * Stores one blob, unless a blob with the same content is already stored (asked of the
+   * target, unless `options` say the answer is known).
    *
    * The stored bytes are checked by the target against their size and SHA-256 while saving.
    */
-  async putBlob(plain: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<PutBlobResult> {
-    return this.#put(await sha256Hex(plain), plain, options.signal);
+  async putBlob(plain: Uint8Array, options: PutBlobOptions = {}): Promise<PutBlobResult> {
+    const job = this.#encoder.begin(plain, this.#encodeOptions(), { transfer: options.transfer });
+    let id: string;
+    try {
+      id = await job.id;
+    } catch (error) {
+      job.drop();
+      throw error;
+    }
+    const storedSize = options.known?.get(id);
+    if (storedSize !== undefined) {
+      job.drop();
+      return { id, size: job.size, storedSize, reused: true };
+    }
+    return this.#put(id, job, options);
   }
 
-  #put(id: string, plain: Uint8Array, signal?: AbortSignal): Promise<PutBlobResult> {
+  #encodeOptions(): EncodeBlobOptions {
+    return { compression: this.compression, level: this.#level, keyring: this.#keyring };
+  }
+
+  #put(id: string, job: BlobJob, options: PutBlobOptions): Promise<PutBlobResult> {
     const pending = this.#inFlight.get(id);
-    if (pending) return pending.then((result) => ({ ...result, reused: true }));
-    const work = this.#store(id, plain, signal).finally(() => this.#inFlight.delete(id));
+    if (pending) {
+      job.drop();
+      return pending.then((result) => ({ ...result, reused: true }));
+    }
+    const work = this.#store(id, job, options).finally(() => {
+      job.drop();
+      this.#inFlight.delete(id);
+    });
     this.#inFlight.set(id, work);
     return work;
   }
 
-  async #store(id: string, plain: Uint8Array, signal?: AbortSignal): Promise<PutBlobResult> {
+  async #store(id: string, job: BlobJob, options: PutBlobOptions): Promise<PutBlobResult> {
+    const { signal, known } = options;
     const key = blobKey(id);
-    try {
-      const info = await this.#target.stat(key);
-      return { id, size: plain.length, storedSize: info.size, reused: true };
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
+    if (!options.assumeAbsent) {
+      try {
+        const info = await this.#target.stat(key);
+        known?.set(id, info.size);
+        return { id, size: job.size, storedSize: info.size, reused: true };
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
     }
     signal?.throwIfAborted();
-    const stored = await encodeBlob(plain, {
-      compression: this.compression,
-      level: this.#level,
-      keyring: this.#keyring,
-    });
+    const { stored, sha256 } = await job.encode();
     signal?.throwIfAborted();
-    await this.#target.save(key, stored, {
-      size: stored.length,
-      sha256: await sha256Hex(stored),
-      signal,
-    });
-    return { id, size: plain.length, storedSize: stored.length, reused: false };
+    await this.#target.save(key, stored, { size: stored.length, sha256, signal });
+    known?.set(id, stored.length);
+    return { id, size: job.size, storedSize: stored.length, reused: false };
   }
 
   /**
@@ -202,13 +250,7 @@ export class Repository {
   async loadBlob(id: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     checkBlobId(id);
     const stream = await this.#target.load(blobKey(id), { signal: options.signal });
-    const stored = await readAll(stream);
-    const plain = await decodeBlob(stored, { keyring: this.#keyring, label: id });
-    const actual = await sha256Hex(plain);
-    if (actual !== id) {
-      throw new IntegrityError(`Blob ${id} does not match its id (content hashes to ${actual})`);
-    }
-    return plain;
+    return await this.#encoder.decode(await readAll(stream), id, this.#keyring);
   }
 
   /** Whether a blob is stored (existence only). */
@@ -346,7 +388,8 @@ export class Repository {
         whole.update(chunk);
         size += chunk.length;
         const at = index++;
-        const task: Promise<void> = this.putBlob(chunk, { signal }).then(
+        // Chunks are fresh buffers nobody else holds: the encoder may take them.
+        const task: Promise<void> = this.putBlob(chunk, { signal, transfer: true }).then(
           (result) => {
             blobs[at] = { id: result.id, size: result.size, storedSize: result.storedSize };
             storedSize += result.storedSize;

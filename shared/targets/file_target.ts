@@ -51,8 +51,7 @@ export class FileTarget implements StorageTarget {
     const temp = join(dir, `.${basename(path)}${tempSuffix()}`);
     let file: Deno.FsFile | undefined;
     try {
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+      file = await createFile(dir, temp);
       while (true) {
         const { done, value } = await reader.read();
         if (done) break;
@@ -227,4 +226,16 @@ function wrap(error: unknown, message: string): unknown {
   if (error instanceof DOMException && error.name === "AbortError") return error;
   const detail = error instanceof Error ? error.message : String(error);
   return new TargetError(`${message}: ${detail}`, { cause: error });
+}
+
+/** Creates `temp` in `dir`, making the directory only when it is missing (one call, not two). */
+async function createFile(dir: string, temp: string): Promise<Deno.FsFile> {
+  const options = { write: true, createNew: true, mode: 0o600 };
+  try {
+    return await Deno.open(temp, options);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    return await Deno.open(temp, options);
+  }
 }

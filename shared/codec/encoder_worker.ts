@@ -1,0 +1,77 @@
+/**
+ * The worker side of the encoder pool (see `encoder.ts`): hashes the plaintexts it is handed,
+ * holds them until told to encode or drop them, and answers the encoded bytes (moved back,
+ * not copied) with their SHA-256.
+ *
+ * @module
+ */
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+import { encodeBlob } from "./blob_format.ts";
+import {
+  decodeVerified,
+  type EncoderReply,
+  type EncoderRequest,
+  failureKind,
+  keyringOf,
+  sha256HexSync,
+} from "./encoder_protocol.ts";
+
+const held = new Map<number, Uint8Array>();
+
+/** The bytes in a buffer of their own, so moving it moves nothing else. */
+function wholeBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : bytes.slice();
+}
+
+function reply(message: EncoderReply, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
+  const request = event.data;
+  try {
+    switch (request.type) {
+      case "hash":
+        held.set(request.job, request.plain);
+        reply({ type: "hashed", job: request.job, id: sha256HexSync(request.plain) });
+        return;
+      case "encode": {
+        const plain = held.get(request.job);
+        held.delete(request.job);
+        if (!plain) throw new Error("The encoder thread holds no such blob");
+        const stored = await encodeBlob(plain, {
+          compression: request.compression,
+          level: request.level,
+          keyring: keyringOf(request.key),
+        });
+        const sha256 = sha256HexSync(stored);
+        const out = wholeBuffer(stored);
+        reply({ type: "encoded", job: request.job, stored: out, sha256 }, [
+          out.buffer as ArrayBuffer,
+        ]);
+        return;
+      }
+      case "drop":
+        held.delete(request.job);
+        return;
+      case "decode": {
+        const plain = await decodeVerified(request.stored, request.id, keyringOf(request.keys));
+        const out = wholeBuffer(plain);
+        reply({ type: "decoded", job: request.job, plain: out }, [out.buffer as ArrayBuffer]);
+        return;
+      }
+    }
+  } catch (error) {
+    if (request.type === "drop") return;
+    held.delete(request.job);
+    reply({
+      type: "failed",
+      job: request.job,
+      message: error instanceof Error ? error.message : String(error),
+      kind: failureKind(error),
+    });
+  }
+};
