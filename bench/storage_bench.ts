@@ -10,7 +10,8 @@
  * S3 servers run under Node, whose first minute is slower: whoever went first would pay for
  * it); then the measured first runs into fresh destinations; then 1% of the objects change
  * (in a later second, as last-modified has one-second resolution here) and both run again
- * against their measured destinations. Peak RSS is sampled from /proc.
+ * against their measured destinations. Peak RSS (VmHWM) and CPU time (user + system) are
+ * sampled from /proc every 20 ms.
  *
  * Usage: `deno run -A bench/storage_bench.ts [--objects 3000] [--scale 1] [--json]`
  * (`--scale 0.1` for a quick run). Needs `rclone` on PATH. Prints a Markdown table.
@@ -26,6 +27,8 @@ const MIB = 1024 * KIB;
 
 interface Measure {
   seconds: number;
+  /** User + system CPU of the process, as last sampled before it exited. */
+  cpuSeconds: number;
   peakRssMiB: number;
   stdout: string;
   stderr: string;
@@ -111,7 +114,10 @@ async function fill(
   return bytes;
 }
 
-/** Runs a command, sampling its peak resident memory from /proc. */
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const TICKS = 100;
+
+/** Runs a command, sampling its peak resident memory and CPU time from /proc. */
 async function measure(
   command: string,
   args: string[],
@@ -126,6 +132,7 @@ async function measure(
     stderr: "piped",
   }).spawn();
   let peak = 0;
+  let cpu = 0;
   let running = true;
   const sampler = (async () => {
     while (running) {
@@ -133,6 +140,10 @@ async function measure(
         const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
         const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
         peak = Math.max(peak, kib * KIB);
+        // Fields after the command name: state is the 1st, utime the 12th, stime the 13th.
+        const stat = await Deno.readTextFile(`/proc/${child.pid}/stat`);
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        cpu = Math.max(cpu, (Number(fields[11]) + Number(fields[12])) / TICKS);
       } catch { /* exited */ }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -144,6 +155,7 @@ async function measure(
   const decoder = new TextDecoder();
   const result = {
     seconds,
+    cpuSeconds: cpu,
     peakRssMiB: peak / MIB,
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
@@ -267,6 +279,8 @@ async function main(): Promise<void> {
         sauvegardeSeconds: round(a.seconds),
         rcloneSeconds: round(b.seconds),
         ratio: round(a.seconds / b.seconds),
+        sauvegardeCpuSeconds: round(a.cpuSeconds),
+        rcloneCpuSeconds: round(b.cpuSeconds),
         sauvegardePeakRssMiB: Math.round(a.peakRssMiB),
         rclonePeakRssMiB: Math.round(b.peakRssMiB),
       })),
@@ -276,12 +290,14 @@ async function main(): Promise<void> {
       `\n${items.length} objects, ${result.mib} MiB; ${changed.size} changed for the second run\n`,
     );
     console.log(
-      "| run | sauvegarde snapshot | rclone sync --fast-list | ratio | peak RSS (ours / rclone) |",
+      "| run | sauvegarde snapshot | rclone sync --fast-list | ratio | CPU (ours / rclone) | " +
+        "peak RSS (ours / rclone) |",
     );
-    console.log("| --- | ---: | ---: | ---: | ---: |");
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
     for (const run of result.runs) {
       console.log(
         `| ${run.name} | ${run.sauvegardeSeconds} s | ${run.rcloneSeconds} s | ${run.ratio}× | ` +
+          `${run.sauvegardeCpuSeconds} / ${run.rcloneCpuSeconds} s | ` +
           `${run.sauvegardePeakRssMiB} / ${run.rclonePeakRssMiB} MiB |`,
       );
     }

@@ -391,102 +391,191 @@ contract("The file target behind the retry and concurrency wrappers", async () =
   };
 });
 
-contract("The S3 target", async () => {
-  const server = await startS3Server({ buckets: ["contract"] });
-  // Records multipart uploads, for stores without ListMultipartUploads (s3rver has none).
-  const started = new Set<string>();
-  const ended = new Set<string>();
-  let shortenHead = false;
-  const client = new S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as { UploadId?: string };
-      if (
-        context.commandName === "CompleteMultipartUploadCommand" ||
-        context.commandName === "AbortMultipartUploadCommand"
-      ) {
-        ended.add(input.UploadId!);
-      }
-      const result = await next(args);
-      const output = result.output as { UploadId?: string; ContentLength?: number };
-      if (context.commandName === "CreateMultipartUploadCommand") started.add(output.UploadId!);
-      if (context.commandName === "HeadObjectCommand" && shortenHead) {
-        output.ContentLength = (output.ContentLength ?? 0) - 1;
-      }
-      return result;
-    },
-    { step: "initialize", name: "uploadLedger" },
-  );
-  const target = new S3Target({ bucket: "contract", prefix: "repo/one", client });
-  return {
-    target,
-    async openUploads() {
-      try {
-        const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: "contract" }));
-        return (listed.Uploads ?? []).map((u) => u.UploadId!);
-      } catch (error) {
-        if ((error as Error).name !== "NotImplemented") throw error;
-      }
-      // Settle: a failed upload finishes its in-flight parts before aborting.
-      return [...started].filter((id) => !ended.has(id));
-    },
-    async extra(t, target) {
-      await t.step(
-        "large streams went through multipart uploads, each completed or aborted",
-        () => {
-          // the broken, cancelled and large saves above, at 8 MiB parts
-          assert.ok(started.size >= 4, `only ${started.size} multipart uploads started`);
-          assert.deepEqual([...started].filter((id) => !ended.has(id)), []);
-        },
-      );
-      await t.step("a store keeping fewer bytes than were sent is detected", async () => {
-        shortenHead = true;
-        try {
-          await assert.rejects(target.save("short/stored", bytes("abcdef")), IntegrityError);
-        } finally {
-          shortenHead = false;
-        }
-        await assertMissing(target, "short/stored");
-      });
-      await t.step("keys live under the prefix and the location has no secrets", async () => {
-        const other = new S3Target({ bucket: "contract", client });
-        const keys = (await collect(other.list("repo/one/meta/"))).map((i) => i.key);
-        assert.ok(keys.includes("repo/one/meta/hello.txt"));
-        assert.equal(target.location, "s3://contract/repo/one");
-        const opened = openTarget(`s3://contract/repo/one?endpoint=${server.endpoint}`, {
-          s3: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-        });
-        try {
-          assert.equal(await text(opened, "meta/hello.txt"), "hello, storage");
-          assert.ok(!opened.location.includes(server.secretAccessKey));
-        } finally {
-          await opened.close();
-        }
-      });
-      await t.step("the local S3 server keeps its data across a kill and a restart", async () => {
-        await target.save("survives/restart", bytes("still here"));
-        await server.kill();
-        await assert.rejects(target.stat("survives/restart"));
-        await server.restart();
-        assert.equal(await text(target, "survives/restart"), "still here");
-        await server.createBucket("second-bucket");
-        await server.createBucket("second-bucket");
-      });
-    },
-    async dispose() {
-      client.destroy();
-      await server.stop();
-      await assert.rejects(Deno.stat(server.dir), Deno.errors.NotFound);
-    },
+/** What the fault-injecting `fetch` under the S3 target does and saw. */
+interface FetchLog {
+  /** Methods of the requests sent, in order. */
+  requests: string[];
+  /** The next PUTs store their body less its last byte, yet answer success. */
+  dropLastByte: boolean;
+  /** PUT answers carry this ETag instead of the store's. */
+  etag?: string;
+}
+
+function faultyFetch(log: FetchLog): typeof fetch {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    log.requests.push(request.method);
+    if (request.method !== "PUT" || (!log.dropLastByte && log.etag === undefined)) {
+      return await fetch(request);
+    }
+    let body = new Uint8Array(await request.arrayBuffer());
+    if (log.dropLastByte) body = body.slice(0, -1);
+    const headers = new Headers(request.headers);
+    headers.delete("content-md5");
+    const answer = await fetch(request.url, { method: "PUT", headers, body });
+    if (log.etag === undefined) return answer;
+    const replaced = new Headers(answer.headers);
+    replaced.set("etag", log.etag);
+    return new Response(answer.body, { status: answer.status, headers: replaced });
   };
-});
+}
+
+/**
+ * The S3 target on the local server: with static credentials (single uploads and heads as
+ * signed `fetch` requests), or with only an SDK client (the SDK's credential chain: every
+ * request through the SDK).
+ */
+function s3Subject(signed: boolean) {
+  return async (): Promise<Subject> => {
+    const server = await startS3Server({ buckets: ["contract"] });
+    // Records multipart uploads, for stores without ListMultipartUploads (s3rver has none).
+    const started = new Set<string>();
+    const ended = new Set<string>();
+    let shortenHead = false;
+    const log: FetchLog = { requests: [], dropLastByte: false };
+    const client = new S3Client({
+      endpoint: server.endpoint,
+      region: server.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { UploadId?: string };
+        if (
+          context.commandName === "CompleteMultipartUploadCommand" ||
+          context.commandName === "AbortMultipartUploadCommand"
+        ) {
+          ended.add(input.UploadId!);
+        }
+        const result = await next(args);
+        const output = result.output as { UploadId?: string; ContentLength?: number };
+        if (context.commandName === "CreateMultipartUploadCommand") started.add(output.UploadId!);
+        if (context.commandName === "HeadObjectCommand" && shortenHead) {
+          output.ContentLength = (output.ContentLength ?? 0) - 1;
+        }
+        return result;
+      },
+      { step: "initialize", name: "uploadLedger" },
+    );
+    const credentials = signed
+      ? {
+        endpoint: server.endpoint,
+        accessKeyId: server.accessKeyId,
+        secretAccessKey: server.secretAccessKey,
+        fetch: faultyFetch(log),
+      }
+      : {};
+    const target = new S3Target({ bucket: "contract", prefix: "repo/one", client, ...credentials });
+    return {
+      target,
+      async openUploads() {
+        try {
+          const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: "contract" }));
+          return (listed.Uploads ?? []).map((u) => u.UploadId!);
+        } catch (error) {
+          if ((error as Error).name !== "NotImplemented") throw error;
+        }
+        // Settle: a failed upload finishes its in-flight parts before aborting.
+        return [...started].filter((id) => !ended.has(id));
+      },
+      async extra(t, target) {
+        await t.step(
+          "large streams went through multipart uploads, each completed or aborted",
+          () => {
+            // the broken, cancelled and large saves above, at 8 MiB parts
+            assert.ok(started.size >= 4, `only ${started.size} multipart uploads started`);
+            assert.deepEqual([...started].filter((id) => !ended.has(id)), []);
+          },
+        );
+        if (signed) {
+          await t.step(
+            "a small save is one PUT, proved by the ETag the store answers",
+            async () => {
+              log.requests = [];
+              await target.save("proof/small", bytes("abcdef"));
+              assert.deepEqual(log.requests, ["PUT"]);
+              const large = randomFillSync(new Uint8Array(2 * MIB));
+              log.requests = [];
+              await target.save("proof/large", large, { size: large.length });
+              assert.deepEqual(log.requests, ["PUT", "HEAD"], "a large body's length is checked");
+              log.etag = '"0123456789abcdef0123456789abcdef"';
+              log.requests = [];
+              try {
+                await target.save("proof/other-etag", bytes("abcdef"));
+              } finally {
+                log.etag = undefined;
+              }
+              assert.deepEqual(log.requests, ["PUT", "HEAD"], "an ETag that is not the MD5");
+              assert.equal(await text(target, "proof/other-etag"), "abcdef");
+            },
+          );
+          await t.step("a store keeping fewer bytes than were sent is detected", async () => {
+            log.dropLastByte = true;
+            try {
+              await assert.rejects(target.save("short/stored", bytes("abcdef")), IntegrityError);
+            } finally {
+              log.dropLastByte = false;
+            }
+            await assertMissing(target, "short/stored");
+          });
+        } else {
+          await t.step("a store keeping fewer bytes than were sent is detected", async () => {
+            shortenHead = true;
+            try {
+              await assert.rejects(target.save("short/stored", bytes("abcdef")), IntegrityError);
+            } finally {
+              shortenHead = false;
+            }
+            await assertMissing(target, "short/stored");
+          });
+        }
+        await t.step("keys live under the prefix and the location has no secrets", async () => {
+          const other = new S3Target({ bucket: "contract", client });
+          const keys = (await collect(other.list("repo/one/meta/"))).map((i) => i.key);
+          assert.ok(keys.includes("repo/one/meta/hello.txt"));
+          assert.equal(
+            target.location,
+            `s3://contract/repo/one${
+              signed ? `?endpoint=${encodeURIComponent(server.endpoint)}` : ""
+            }`,
+          );
+          const opened = openTarget(`s3://contract/repo/one?endpoint=${server.endpoint}`, {
+            s3: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+          });
+          try {
+            assert.equal(await text(opened, "meta/hello.txt"), "hello, storage");
+            await opened.save("meta/opened.txt", bytes("through openTarget"));
+            assert.equal(await text(target, "meta/opened.txt"), "through openTarget");
+            assert.ok(!opened.location.includes(server.secretAccessKey));
+          } finally {
+            await opened.close();
+          }
+        });
+        await t.step("the local S3 server keeps its data across a kill and a restart", async () => {
+          await target.save("survives/restart", bytes("still here"));
+          await server.kill();
+          await assert.rejects(target.stat("survives/restart"));
+          await server.restart();
+          assert.equal(await text(target, "survives/restart"), "still here");
+          await server.createBucket("second-bucket");
+          await server.createBucket("second-bucket");
+        });
+      },
+      async dispose() {
+        client.destroy();
+        await server.stop();
+        await assert.rejects(Deno.stat(server.dir), Deno.errors.NotFound);
+      },
+    };
+  };
+}
+
+contract("The S3 target", s3Subject(true));
+
+contract("The S3 target with an SDK client only", s3Subject(false));
 
 // ---------------------------------------------------------------------------------------------
 // target URLs

@@ -6,12 +6,13 @@
  */
 import type postgres from "postgres";
 import type { Config } from "../config.ts";
+import { type BlobEncoder, inlineEncoder } from "../codec/encoder.ts";
 import { Repository } from "../repository/mod.ts";
 import {
   type OpenedRepository as OpenedSharedRepository,
   openRepository as openSharedRepository,
 } from "../repository/open.ts";
-import { printableEndpoint, type StorageS3Settings } from "./s3_client.ts";
+import { printableEndpoint, type StorageS3Settings } from "./endpoint.ts";
 import { S3Http } from "./s3_http.ts";
 import type { SnapshotContext } from "./snapshot.ts";
 import { StorageSource } from "./source.ts";
@@ -33,18 +34,32 @@ export interface OpenedRepository extends OpenedSharedRepository {
   uncompressed: Repository;
 }
 
-/** Opens a repository on a target URL with the configured codecs and keys. */
+/**
+ * Opens a repository on a target URL with the configured codecs and keys. With `encoder`,
+ * blobs are hashed and encoded there rather than by the process-wide default.
+ */
 export async function openRepository(
   name: string,
   url: string,
   config: Pick<Config, "s3" | "compression" | "encryptionKeys">,
+  options: { encoder?: BlobEncoder } = {},
 ): Promise<OpenedRepository> {
   const opened = await openSharedRepository(name, url, config);
   return {
     ...opened,
+    repository: options.encoder
+      ? new Repository(opened.target, {
+        compression: opened.repository.compression,
+        keyring: opened.keyring,
+        encoder: options.encoder,
+      })
+      : opened.repository,
+    // Nothing to compress: hashing (and sealing) on this thread costs less than handing
+    // the bytes to an encoder thread and back (measured on large incompressible objects).
     uncompressed: new Repository(opened.target, {
       compression: "none",
       keyring: opened.keyring,
+      encoder: inlineEncoder,
     }),
   };
 }
@@ -83,7 +98,10 @@ export async function openSnapshotContext(
   };
   try {
     for (const [name, url] of Object.entries(options.targets)) {
-      opened.push(await openRepository(name, url, config));
+      // Snapshot blobs are mostly small, or large and stored uncompressed: handing each to an
+      // encoder thread and back costs more than the work it moves (on 2 cores, measured: 0.8 s
+      // more CPU and 30 MB more memory for 3,000 objects and 1 GB).
+      opened.push(await openRepository(name, url, config, { encoder: inlineEncoder }));
     }
   } catch (error) {
     await close();

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { LockInfo, RepositoryLock } from "../repository/locks.ts";
+import type { StorageTarget } from "../targets/target.ts";
 
 /** A stored blob, as manifests reference it. */
 export interface BlobRef {
@@ -14,30 +16,26 @@ export interface BlobRef {
 
 /** The repository operations Storage snapshots and restores rely on. */
 export interface SnapshotRepository {
+  readonly target: StorageTarget;
   putBlob(
     plain: Uint8Array,
-    options?: { signal?: AbortSignal },
+    options?: {
+      signal?: AbortSignal;
+      /** The caller gives `plain` up (it may be moved to an encoder thread). */
+      transfer?: boolean;
+      /** Blobs known to be stored (id → stored size): referenced with no request. */
+      known?: Map<string, number>;
+      /** Upload without asking whether the blob is stored. */
+      assumeAbsent?: boolean;
+    },
   ): Promise<{ id: string; size: number; storedSize: number; reused: boolean }>;
   loadBlob(id: string): Promise<Uint8Array>;
-  writeStream(
-    source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
-    options: {
-      split: "bytes";
-      concurrency?: number;
-      signal?: AbortSignal;
-      chunking?: { maxSize?: number };
-    },
-  ): Promise<{
-    blobs: BlobRef[];
-    size: number;
-    sha256: string;
-    storedSize: number;
-    /** Stored bytes actually uploaded (the rest was already there). */
-    uploadedSize?: number;
-    reusedBlobs: number;
-  }>;
   readStream(blobs: BlobRef[], options?: { prefetch?: number }): ReadableStream<Uint8Array>;
   saveManifest(kind: string, id: string, value: unknown): Promise<unknown>;
   loadManifest(kind: string, id: string): Promise<unknown>;
   listManifests(kind: string): Promise<string[]>;
+  acquireLock(name: string, options: { owner: string; ttlMs: number }): Promise<RepositoryLock>;
+  refreshLock(lock: RepositoryLock, options: { ttlMs: number }): Promise<void>;
+  releaseLock(lock: RepositoryLock): Promise<void>;
+  listLocks(options?: { includeExpired?: boolean }): Promise<LockInfo[]>;
 }

@@ -9,14 +9,9 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import http from "node:http";
 import https from "node:https";
+import type { StorageS3Settings } from "./endpoint.ts";
 
-/** How to reach a Storage S3 endpoint. */
-export interface StorageS3Settings {
-  endpoint: string;
-  region?: string;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-}
+export { printableEndpoint, type StorageS3Settings } from "./endpoint.ts";
 
 /** Options for {@link createStorageClient}. */
 export interface StorageClientOptions {
@@ -24,16 +19,6 @@ export interface StorageClientOptions {
   maxSockets?: number;
   /** Attempts per request, retries included (default 4). */
   maxAttempts?: number;
-}
-
-/** A printable form of an endpoint: no credentials, no query. */
-export function printableEndpoint(endpoint: string): string {
-  try {
-    const url = new URL(endpoint);
-    return `${url.protocol}//${url.host}${url.pathname.replace(/\/$/, "")}`;
-  } catch {
-    return "(invalid endpoint)";
-  }
 }
 
 /** Creates an S3 client for a Storage endpoint; call `destroy()` when done. */

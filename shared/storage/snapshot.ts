@@ -11,6 +11,20 @@
  * key and loses at most the objects in flight. When every bucket is done the manifest is
  * assembled from the segments and written last; only then does the snapshot exist.
  *
+ * Requests per object read: the object's GET (one per 8 MiB part) and one PUT per blob. The
+ * repository is not asked whether a blob is stored first: blobs of the previous snapshots the
+ * run builds on are known to be stored and are referenced with no request, and any other blob
+ * is uploaded (an identical upload is harmless and refreshes the blob's modification time).
+ *
+ * Why a concurrent prune cannot take a blob away from under a snapshot: a blob the snapshot
+ * uploads is younger than prune's grace period until the manifest lands (a run must finish
+ * within it, as for every backup); a blob it references without a request belongs to a
+ * previous snapshot it builds on, which prune keeps while it exists (mark and sweep). Each
+ * step holds a repository lock, which prune refuses to start under and re-checks before it
+ * sweeps, and a step does not start while a prune holds its lock; a step also fails the run
+ * when a previous snapshot the run built on in an earlier step has gone since (a prune ran
+ * between two steps), rather than write a manifest that might name swept blobs.
+ *
  * @module
  */
 import {
@@ -37,6 +51,9 @@ import {
 } from "./source.ts";
 import { readBucketSettings } from "./bucket_settings.ts";
 import { isIncompressible } from "./codec_choice.ts";
+import { StreamHash } from "../repository/digest.ts";
+import { RepositoryLock } from "../repository/locks.ts";
+import { PRUNE_LOCK } from "../retention/prune.ts";
 import type postgres from "postgres";
 import { z } from "zod";
 
@@ -115,6 +132,8 @@ export const snapshotCheckpointSchema = z.object({
   startAfter: z.string().nullable().default(null),
   /** Blob ids of the entry segments written for the current target. */
   segments: z.array(z.string()).default([]),
+  /** Previous snapshots whose blobs the current target's entries reference (must not go). */
+  basedOn: z.array(z.string()).optional(),
   counters: counterSchema.optional(),
   /** Manifests written so far, one per finished target. */
   written: z.array(
@@ -194,34 +213,49 @@ export async function runStorageSnapshotStep(
 
   while (state.targetIndex < ctx.repositories.length) {
     const { name, repository, uncompressed } = ctx.repositories[state.targetIndex];
-    const previous = await loadPrevious(
-      repository,
-      state.snapshotId!,
-      state.resolvedBuckets!,
-    );
-    const buckets = state.resolvedBuckets!;
-    while (state.bucketIndex < buckets.length) {
-      const bucket = buckets[state.bucketIndex];
-      const pass = await snapshotBucket(ctx, state, {
-        bucket,
-        repository,
-        uncompressed,
-        previous: previous?.index,
-        budget: options.budget,
-        signal: options.signal,
-        save,
-      });
-      bytesRead += pass.bytesRead;
-      if (!pass.complete) return { done: false, checkpoint: state, finished, bytesRead };
-      state.bucketIndex++;
-      state.startAfter = null;
-      await save();
+    const hold = await holdRepository(repository, state.snapshotId!, options);
+    if (!hold) return { done: false, checkpoint: state, finished, bytesRead };
+    try {
+      const previous = await loadPrevious(repository, state.snapshotId!, state.resolvedBuckets!);
+      const gone = (state.basedOn ?? []).filter((id) => !previous?.present.has(id));
+      if (gone.length) {
+        throw new Error(
+          `Storage snapshot ${gone.join(", ")} on target "${name}", which this run builds on, ` +
+            `was removed while the run was paused (by a prune): the run stops rather than ` +
+            `reference blobs that may be gone; the next run starts afresh`,
+        );
+      }
+      state.basedOn = [...new Set([...(state.basedOn ?? []), ...(previous?.used ?? [])])];
+      const known = previous?.known ?? new Map<string, number>();
+      const signal = options.signal ? AbortSignal.any([options.signal, hold.signal]) : hold.signal;
+      const buckets = state.resolvedBuckets!;
+      while (state.bucketIndex < buckets.length) {
+        const bucket = buckets[state.bucketIndex];
+        const pass = await snapshotBucket(ctx, state, {
+          bucket,
+          repository,
+          uncompressed,
+          previous: previous?.index,
+          known,
+          budget: options.budget,
+          signal,
+          save,
+        });
+        bytesRead += pass.bytesRead;
+        if (!pass.complete) return { done: false, checkpoint: state, finished, bytesRead };
+        state.bucketIndex++;
+        state.startAfter = null;
+        await save();
+      }
+      finished.push(await finishTarget(ctx, state, { name, repository, previous: previous?.id }));
+    } finally {
+      await hold.release();
     }
-    finished.push(await finishTarget(ctx, state, { name, repository, previous: previous?.id }));
     state.targetIndex++;
     state.bucketIndex = 0;
     state.startAfter = null;
     state.segments = [];
+    state.basedOn = undefined;
     state.counters = zeroCounters();
     await save();
     if (options.budget?.exhausted() && state.targetIndex < ctx.repositories.length) {
@@ -271,23 +305,132 @@ async function initialise(
   state.written = [];
 }
 
+/** How long a step's repository lock lives without a refresh. */
+const LOCK_TTL_MS = 10 * 60_000;
+
+/** How often a step kept waiting by a prune looks again. */
+const PRUNE_POLL_MS = 5_000;
+
+/** A step's hold on a repository: its lock, refreshed while it lasts. */
+interface Hold {
+  /** Aborted when the lock is lost (it could not be refreshed in time). */
+  signal: AbortSignal;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes a lock of the step's own on the repository, so that prune refuses to start, or to
+ * sweep, while the step runs (`shared/retention/prune.ts`); and waits while a prune holds its
+ * lock. Undefined when the step's budget ran out waiting.
+ */
+async function holdRepository(
+  repository: SnapshotRepository,
+  snapshotId: string,
+  options: SnapshotStepOptions,
+): Promise<Hold | undefined> {
+  // Each step its own name: a killed step's lock must not keep the next step out.
+  const name = `storage-${snapshotId}-${crypto.randomUUID().slice(0, 8)}`;
+  let told = false;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const lock = await repository.acquireLock(name, {
+      owner: `storage snapshot ${snapshotId}`,
+      ttlMs: LOCK_TTL_MS,
+    });
+    const locks = await repository.listLocks({ includeExpired: true });
+    // Killed steps leave their locks behind; once expired they only slow every listing.
+    const now = Date.now();
+    for (const stale of locks) {
+      if (stale.name.startsWith("storage-") && Date.parse(stale.expiresAt) <= now) {
+        await repository.releaseLock(new RepositoryLock(repository.target, stale)).catch(() => {});
+      }
+    }
+    const prune = locks.find((held) =>
+      held.name === PRUNE_LOCK && Date.parse(held.expiresAt) > now
+    );
+    if (!prune) return keepLock(repository, lock);
+    await repository.releaseLock(lock).catch(() => {});
+    if (!told) {
+      console.error(
+        `A prune holds the repository (until ${prune.expiresAt} at the latest); ` +
+          `the snapshot waits for it`,
+      );
+      told = true;
+    }
+    if (options.budget?.exhausted()) return undefined;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(done, PRUNE_POLL_MS);
+      function done() {
+        options.signal?.removeEventListener("abort", stop);
+        resolve();
+      }
+      function stop() {
+        clearTimeout(timer);
+        reject(options.signal!.reason);
+      }
+      options.signal?.addEventListener("abort", stop, { once: true });
+    });
+  }
+}
+
+function keepLock(repository: SnapshotRepository, lock: RepositoryLock): Hold {
+  const lost = new AbortController();
+  let refreshing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    refreshing = repository.refreshLock(lock, { ttlMs: LOCK_TTL_MS }).catch((error) => {
+      lost.abort(
+        new Error(
+          `The snapshot lost its repository lock: ${
+            error instanceof Error ? error.message : error
+          }`,
+        ),
+      );
+    });
+  }, LOCK_TTL_MS / 3);
+  return {
+    signal: lost.signal,
+    async release() {
+      clearInterval(timer);
+      await refreshing;
+      await repository.releaseLock(lock).catch(() => {});
+    },
+  };
+}
+
 /** How many earlier snapshots are searched for buckets the latest one did not cover. */
 const PREVIOUS_SEARCH_DEPTH = 10;
+
+/** What earlier snapshots on the repository hold, as one snapshot step uses it. */
+interface Previous {
+  /** The newest snapshot used. */
+  id: string;
+  /** Entries of the snapshot's buckets, by {@link entryKey}. */
+  index: Map<string, ObjectEntry>;
+  /** Snapshots used: every blob they reference is taken as stored. */
+  used: string[];
+  /** Those blobs, with their stored sizes. */
+  known: Map<string, number>;
+  /** Every Storage snapshot the repository holds. */
+  present: Set<string>;
+}
 
 /**
  * What earlier snapshots on the repository hold of the snapshot's buckets: each bucket from
  * the newest snapshot that covered it (a snapshot of chosen buckets does not make the others
- * look new to the next full snapshot). `id` is the newest snapshot used.
+ * look new to the next full snapshot).
  */
 async function loadPrevious(
   repository: SnapshotRepository,
   currentId: string,
   buckets: string[],
-): Promise<{ id: string; index: Map<string, ObjectEntry> } | undefined> {
-  const ids = (await listSnapshotIds(repository)).filter((id) => id !== currentId)
-    .slice(0, PREVIOUS_SEARCH_DEPTH);
+): Promise<Previous | undefined> {
+  const all = await listSnapshotIds(repository);
+  const present = new Set(all);
+  const ids = all.filter((id) => id !== currentId).slice(0, PREVIOUS_SEARCH_DEPTH);
   const wanted = new Set(buckets);
   const index = new Map<string, ObjectEntry>();
+  const used: string[] = [];
+  const known = new Map<string, number>();
   let newest: string | undefined;
   for (const id of ids) {
     if (wanted.size === 0) break;
@@ -305,12 +448,14 @@ async function loadPrevious(
     const covered = new Set(manifest.buckets.map((b) => b.name).filter((b) => wanted.has(b)));
     if (covered.size === 0) continue;
     newest ??= id;
+    used.push(id);
     for (const entry of manifest.objects) {
       if (covered.has(entry.bucket)) index.set(entryKey(entry.bucket, entry.key), entry);
+      for (const blob of entry.blobs) known.set(blob.id, blob.storedSize);
     }
     for (const bucket of covered) wanted.delete(bucket);
   }
-  return newest ? { id: newest, index } : undefined;
+  return newest ? { id: newest, index, used, known, present } : undefined;
 }
 
 async function snapshotBucket(
@@ -321,6 +466,7 @@ async function snapshotBucket(
     repository: SnapshotRepository;
     uncompressed?: SnapshotRepository;
     previous?: Map<string, ObjectEntry>;
+    known: Map<string, number>;
     budget?: StepBudget;
     signal?: AbortSignal;
     save: () => Promise<void>;
@@ -369,7 +515,7 @@ async function snapshotBucket(
     if (lastDone === state.startAfter) return;
     if (completed.length) {
       const bytes = new TextEncoder().encode(JSON.stringify(completed));
-      const blob = await pass.repository.putBlob(bytes);
+      const blob = await pass.repository.putBlob(bytes, { known: pass.known, assumeAbsent: true });
       state.segments.push(blob.id);
     }
     for (const name of Object.keys(pending) as Array<keyof Counters>) {
@@ -448,6 +594,7 @@ async function snapshotObject(
     repository: SnapshotRepository;
     uncompressed?: SnapshotRepository;
     previous?: Map<string, ObjectEntry>;
+    known: Map<string, number>;
   },
   listed: ListedObject,
   signal: AbortSignal,
@@ -473,7 +620,11 @@ async function snapshotObject(
 
 async function copyObject(
   ctx: SnapshotContext,
-  pass: { repository: SnapshotRepository; uncompressed?: SnapshotRepository },
+  pass: {
+    repository: SnapshotRepository;
+    uncompressed?: SnapshotRepository;
+    known: Map<string, number>;
+  },
   listed: ListedObject,
   signal: AbortSignal,
 ): Promise<Outcome> {
@@ -489,6 +640,7 @@ async function copyObject(
       contentType: object.contentType,
       chunkSize: ctx.options.chunkSize ?? DEFAULT_CHUNK,
       signal,
+      known: pass.known,
     });
   } catch (error) {
     await object.body.cancel().catch(() => {});
@@ -521,19 +673,21 @@ const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 
 /**
  * Stores an object's bytes: one blob, read into a buffer of its exact size, when it fits in a
- * chunk (most Storage objects: no chunker, no spare buffer), else the repository's chunked
- * stream. Returns what the manifest records.
+ * chunk (most Storage objects: no chunker, no spare buffer), else one blob per chunk (see
+ * {@link storeChunks}). Every blob is uploaded without asking first whether it is stored,
+ * unless `known` says it is. Returns what the manifest records.
  */
 async function storeObject(
   repositories: { repository: SnapshotRepository; uncompressed?: SnapshotRepository },
   body: ReadableStream<Uint8Array>,
-  options: { size: number; contentType?: string; chunkSize: number; signal: AbortSignal },
-): Promise<{
-  blobs: BlobRef[];
-  size: number;
-  sha256: string;
-  uploadedSize: number;
-}> {
+  options: {
+    size: number;
+    contentType?: string;
+    chunkSize: number;
+    signal: AbortSignal;
+    known: Map<string, number>;
+  },
+): Promise<StoredObject> {
   const parts = body[Symbol.asyncIterator]();
   const first = await parts.next();
   const start: Uint8Array = first.done ? new Uint8Array() : first.value;
@@ -541,22 +695,16 @@ async function storeObject(
       await isIncompressible(options.contentType, options.size, start)
     ? repositories.uncompressed
     : repositories.repository;
-  if (options.size > options.chunkSize) {
-    const all = async function* (): AsyncGenerator<Uint8Array> {
-      if (!first.done) yield start;
-      for (;;) {
-        const next = await parts.next();
-        if (next.done) return;
-        yield next.value;
-      }
-    };
-    const written = await repository.writeStream(all(), {
-      split: "bytes",
-      concurrency: 2,
+  // The buffers are ours alone (read for this object): the encoder may take them.
+  const put = (bytes: Uint8Array) =>
+    repository.putBlob(bytes, {
       signal: options.signal,
-      chunking: { maxSize: options.chunkSize },
+      known: options.known,
+      assumeAbsent: true,
+      transfer: true,
     });
-    return { ...written, uploadedSize: written.uploadedSize ?? written.storedSize };
+  if (options.size > options.chunkSize) {
+    return await storeChunks(put, first.done ? undefined : start, parts, options.chunkSize);
   }
   let bytes = start;
   if (!first.done) {
@@ -581,14 +729,79 @@ async function storeObject(
       }
     }
   }
-  if (bytes.length === 0) return { blobs: [], size: 0, sha256: EMPTY_SHA256, uploadedSize: 0 };
-  const blob = await repository.putBlob(bytes, { signal: options.signal });
+  const size = bytes.length;
+  if (size === 0) return { blobs: [], size: 0, sha256: EMPTY_SHA256, uploadedSize: 0 };
+  const blob = await put(bytes);
   return {
     blobs: [{ id: blob.id, size: blob.size, storedSize: blob.storedSize }],
-    size: bytes.length,
+    size,
     sha256: blob.id,
     uploadedSize: blob.reused ? 0 : blob.storedSize,
   };
+}
+
+/** What {@link storeObject} stored for an object. */
+interface StoredObject {
+  blobs: BlobRef[];
+  size: number;
+  sha256: string;
+  /** Stored bytes actually uploaded (the rest was known to be stored). */
+  uploadedSize: number;
+}
+
+/**
+ * Stores a large object as blobs of `chunkSize` bytes cut at fixed offsets (the last one
+ * shorter), one at a time while the source reads the next part ahead. The source's parts are
+ * chunk-sized already, so they are stored as they come, without a copy; other piece sizes are
+ * gathered. The cut is the repository's `splitBytes` with the same size, so blob ids, and
+ * deduplication with snapshots written through it, are the same.
+ */
+async function storeChunks(
+  put: (
+    bytes: Uint8Array,
+  ) => Promise<{ id: string; size: number; storedSize: number; reused: boolean }>,
+  first: Uint8Array | undefined,
+  rest: AsyncIterator<Uint8Array>,
+  chunkSize: number,
+): Promise<StoredObject> {
+  const whole = new StreamHash();
+  const blobs: BlobRef[] = [];
+  let size = 0;
+  let uploadedSize = 0;
+  let buffer: Uint8Array | undefined;
+  let filled = 0;
+  const store = async (chunk: Uint8Array) => {
+    const blob = await put(chunk);
+    blobs.push({ id: blob.id, size: blob.size, storedSize: blob.storedSize });
+    if (!blob.reused) uploadedSize += blob.storedSize;
+  };
+  const take = async (piece: Uint8Array) => {
+    // Hashed before it is stored: storing may hand the buffer to another thread.
+    whole.update(piece);
+    size += piece.length;
+    if (filled === 0 && piece.length === chunkSize) return await store(piece);
+    for (let at = 0; at < piece.length;) {
+      buffer ??= new Uint8Array(chunkSize);
+      const take = Math.min(chunkSize - filled, piece.length - at);
+      buffer.set(piece.subarray(at, at + take), filled);
+      filled += take;
+      at += take;
+      if (filled === chunkSize) {
+        const full = buffer;
+        buffer = undefined;
+        filled = 0;
+        await store(full);
+      }
+    }
+  };
+  if (first) await take(first);
+  for (;;) {
+    const next = await rest.next();
+    if (next.done) break;
+    await take(next.value);
+  }
+  if (filled > 0) await store(buffer!.slice(0, filled));
+  return { blobs, size, sha256: whole.hex(), uploadedSize };
 }
 
 async function finishTarget(

@@ -266,13 +266,46 @@ async function* once(part: Promise<Uint8Array>): AsyncGenerator<Uint8Array> {
   if (bytes.length) yield bytes;
 }
 
-/** Reads a body of known length whole (callers bound the length), checking it. */
+/**
+ * Reads a body of known length whole (callers bound the length), checking it. The bytes go
+ * straight into one buffer of that length (a BYOB reader): `arrayBuffer()` gathers a body in
+ * growing buffers first, which cost about 100 MB more peak memory over a 1 GB snapshot in Deno
+ * 2.9 (measured).
+ */
 async function readAll(response: Response, length: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.length !== length) {
-    throw new Error(`The Storage endpoint sent ${bytes.length} bytes where ${length} were due`);
+  const wrong = (got: number | string) =>
+    new Error(`The Storage endpoint sent ${got} bytes where ${length} were due`);
+  const body = response.body;
+  let reader: ReadableStreamBYOBReader | undefined;
+  try {
+    reader = body?.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream here: gather it.
   }
-  return bytes;
+  if (!reader) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length !== length) throw wrong(bytes.length);
+    return bytes;
+  }
+  let buffer = new Uint8Array(length);
+  let filled = 0;
+  try {
+    while (filled < length) {
+      const { done, value } = await reader.read(
+        new Uint8Array(buffer.buffer, filled, length - filled),
+      );
+      if (value) buffer = new Uint8Array(value.buffer); // the read moved the buffer
+      if (done) throw wrong(filled);
+      filled += value!.byteLength;
+    }
+    const more = await reader.read(new Uint8Array(1));
+    if (!more.done) throw wrong("more");
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
+  }
+  reader.releaseLock();
+  return buffer;
 }
 
 function totalFromRange(contentRange: string | null): number {
