@@ -7,6 +7,7 @@ import {
   LockedError,
   Repository,
   resolveChunking,
+  RowCutter,
   splitBytes,
   splitRows,
 } from "../shared/repository/mod.ts";
@@ -125,6 +126,26 @@ Deno.test("chunk boundaries do not depend on how the input is delivered", async 
     const other = await collect(splitRows(pieces(data, size), TINY));
     assert.deepEqual(other.map(sha), whole.map(sha), `pieces of ${size}`);
   }
+});
+
+Deno.test("the row-at-a-time cutter cuts exactly where splitRows does, huge rows included", async () => {
+  const lines = rows(6000);
+  // Rows wider than a whole chunk, rows of one byte, and rows around the minimum size.
+  lines.splice(100, 0, "x".repeat(TINY.maxSize * 3) + "\n", "\n", "y".repeat(TINY.minSize) + "\n");
+  lines.splice(4000, 0, "z".repeat(TINY.maxSize + 1) + "\n");
+  const data = bytes(lines.join(""));
+  const expected = await collect(splitRows(pieces(data, 4096), TINY));
+  const cutter = new RowCutter(TINY);
+  const got: Uint8Array[] = [];
+  let counted = 0;
+  const emit = (chunk: Uint8Array, rowCount: number) => {
+    got.push(chunk);
+    counted += rowCount;
+  };
+  for (const line of lines) cutter.add(bytes(line), emit);
+  cutter.finish(emit);
+  assert.deepEqual(got.map(sha), expected.map(sha));
+  assert.equal(counted, lines.length);
 });
 
 Deno.test("an insert near the start leaves most later chunks identical", async () => {

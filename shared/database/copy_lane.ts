@@ -42,6 +42,24 @@ export interface LaneOptions {
   chunking: ChunkingOptions;
 }
 
+/**
+ * Copies one table (or slice) into the repository, in whichever thread calls it: rows are cut
+ * into blobs as postgres.js hands them over (no separate chunking pass) and written with
+ * `writeConcurrency` blobs in flight.
+ */
+export function writeTable(
+  connection: Queryable,
+  repository: Repository,
+  table: CopySource,
+  options: LaneOptions & { counter: CopyCounter; signal: AbortSignal },
+): Promise<WriteStreamResult> {
+  const { counter, signal } = options;
+  return repository.writeStream(
+    copyOut(connection, table, { counter, signal, chunking: options.chunking }),
+    { split: "chunked", signal, concurrency: options.writeConcurrency },
+  );
+}
+
 /** A lane in this thread, over one of the snapshot's connections. */
 export function threadLane(
   connection: Queryable,
@@ -50,12 +68,7 @@ export function threadLane(
 ): CopyLane {
   return {
     copy: (table, counter, signal) =>
-      repository.writeStream(copyOut(connection, table, { counter, signal }), {
-        split: "rows",
-        signal,
-        concurrency: options.writeConcurrency,
-        chunking: options.chunking,
-      }),
+      writeTable(connection, repository, table, { counter, signal, ...options }),
     sliceEnd: (request) =>
       findSliceEnd(connection, request.table, request.key, request.after, request.rows),
     close: () => Promise.resolve(),

@@ -19,6 +19,7 @@
  * @module
  */
 import type { Readable } from "node:stream";
+import { type ChunkingOptions, RowCutter } from "../repository/chunker.ts";
 import type { Queryable } from "./session.ts";
 import {
   enterRange,
@@ -56,6 +57,11 @@ export interface CopyOutOptions {
   counter?: CopyCounter;
   /** Size of the pieces yielded (default 256 KiB). */
   pieceSize?: number;
+  /**
+   * Yield content-defined chunks instead of pieces: each piece is one blob's content, cut as
+   * `splitRows` with these sizes would (write them with `split: "chunked"`).
+   */
+  chunking?: ChunkingOptions;
   signal?: AbortSignal;
 }
 
@@ -106,14 +112,23 @@ export async function* copyOut(
   // slice's bounds were handed over by enterRange).
   const query = connection.unsafe(copyOutStatement(source));
   const readable = await query.readable() as unknown as Readable;
-  gatherPushes(readable, pieceSize);
+  if (options.chunking) {
+    yield* cutChunks(query, readable, new RowCutter(options.chunking), counter, options.signal);
+    if (source.range) await leaveRange(connection);
+    return;
+  }
+  const early = takeEarlyRows(readable);
+  const gathered = gatherPushes(readable, pieceSize);
+  const rowsBefore = counter.rows + early.length;
   let finished = false;
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
+  let pending: Uint8Array[] = [...early];
+  let pendingBytes = early.reduce((sum, row) => sum + row.length, 0);
+  counter.bytes += pendingBytes;
   try {
     const iterator = readable.iterator({ destroyOnReturn: false });
     for await (const piece of iterator as AsyncIterable<Uint8Array>) {
-      counter.rows += countNewlines(piece);
+      // Rows of the pieces pushed so far (at most a piece ahead of this one); exact at the end.
+      counter.rows = rowsBefore + gathered.rows;
       counter.bytes += piece.length;
       pending.push(piece);
       pendingBytes += piece.length;
@@ -126,6 +141,7 @@ export async function* copyOut(
       }
     }
     finished = true;
+    counter.rows = rowsBefore + gathered.rows;
     resumeSocket(readable);
     if (source.range) await leaveRange(connection);
     if (pendingBytes > 0) yield concat(pending, pendingBytes);
@@ -141,8 +157,9 @@ export async function* copyOut(
  * than a piece is pushed alone). Back-pressure is kept: the wrapper answers false while the
  * stream's buffer is full, which is when postgres.js pauses the socket.
  */
-function gatherPushes(readable: Readable, size: number): void {
+function gatherPushes(readable: Readable, size: number): { rows: number } {
   const push = readable.push.bind(readable);
+  const stats = { rows: 0 };
   let piece = new Uint8Array(size);
   let used = 0;
   const flush = () => {
@@ -157,12 +174,124 @@ function gatherPushes(readable: Readable, size: number): void {
       flush();
       return push(null);
     }
+    stats.rows++;
     if (used + chunk.length > size) flush();
     if (chunk.length >= size) return push(chunk, encoding);
     piece.set(chunk, used);
     used += chunk.length;
     return readable.readableLength < readable.readableHighWaterMark;
   };
+  return stats;
+}
+
+/** Chunks a COPY yields at most waiting in memory before the socket is paused. */
+const CHUNKS_AHEAD = 2;
+
+/**
+ * The COPY's rows cut into blobs by `cutter` as postgres.js hands them over (see
+ * {@link RowCutter}): each piece yielded is one blob's content. The chunks bypass the Node
+ * stream's buffer, whose reads merge and split what was pushed; back-pressure is kept by
+ * answering false to postgres.js (which pauses the socket) while {@link CHUNKS_AHEAD} chunks
+ * wait, and resuming the socket as they are taken.
+ */
+async function* cutChunks(
+  query: { cancel(): unknown },
+  readable: Readable,
+  cutter: RowCutter,
+  counter: CopyCounter,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const ready: { chunk: Uint8Array; rows: number }[] = [];
+  let ended = false;
+  let failure: unknown;
+  let discarding = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const emit = (chunk: Uint8Array, rows: number) => {
+    ready.push({ chunk, rows });
+    notify();
+  };
+  const end = () => {
+    if (ended) return;
+    if (!discarding) cutter.finish(emit);
+    ended = true;
+    notify();
+  };
+  const early = takeEarlyRows(readable);
+  // A short COPY may have ended before the wrapper below exists: its 'end' tells.
+  readable.once("end", end);
+  readable.read(0);
+  const push = readable.push.bind(readable);
+  readable.push = (row: Uint8Array | null, encoding?: BufferEncoding) => {
+    if (row === null) {
+      end();
+      return push(null, encoding);
+    }
+    if (discarding) return true;
+    cutter.add(row, emit);
+    return ready.length < CHUNKS_AHEAD;
+  };
+  const onError = (error: unknown) => {
+    failure ??= error;
+    notify();
+  };
+  readable.once("error", onError);
+  // Early rows go first; an early end (already queued as an event) comes after them.
+  for (const row of early) cutter.add(row, emit);
+  let finished = false;
+  try {
+    for (;;) {
+      if (failure !== undefined) throw failure;
+      const next = ready.shift();
+      if (next) {
+        // The consumer took one: let postgres.js read on if it had paused.
+        if (ready.length < CHUNKS_AHEAD) resumeSocket(readable);
+        counter.rows += next.rows;
+        counter.bytes += next.chunk.length;
+        signal?.throwIfAborted();
+        yield next.chunk;
+        continue;
+      }
+      if (ended) break;
+      await new Promise<void>((resolve) => wake = resolve);
+    }
+    finished = true;
+    resumeSocket(readable);
+  } finally {
+    readable.off("error", onError);
+    readable.off("end", end);
+    if (!finished) {
+      discarding = true;
+      ready.length = 0;
+      await abandon(query, readable);
+    }
+  }
+}
+
+/**
+ * Rows postgres.js pushed before the wrapper was installed (the stream can already hold a few
+ * when `readable()` resolves), taken back out of the stream's buffer, one row each.
+ */
+function takeEarlyRows(readable: Readable): Uint8Array[] {
+  const rows: Uint8Array[] = [];
+  const indexOf = Uint8Array.prototype.indexOf;
+  // read() may answer one buffered push at a time: take them all.
+  while (readable.readableLength > 0) {
+    const buffered = readable.read() as Uint8Array | null;
+    if (!buffered) break;
+    let start = 0;
+    for (;;) {
+      const end = indexOf.call(buffered, NEWLINE, start);
+      if (end === -1) break;
+      rows.push(buffered.subarray(start, end + 1));
+      start = end + 1;
+    }
+    if (start < buffered.length) rows.push(buffered.subarray(start));
+  }
+  return rows;
 }
 
 /**

@@ -10,8 +10,8 @@
 import postgres from "postgres";
 import { openRepository } from "../repository/open.ts";
 import type { Repository } from "../repository/mod.ts";
-import { type CopyCounter, copyOut } from "./copy_out.ts";
-import type { LaneOptions, WorkerReply, WorkerRequest } from "./copy_lane.ts";
+import type { CopyCounter } from "./copy_out.ts";
+import { type LaneOptions, type WorkerReply, type WorkerRequest, writeTable } from "./copy_lane.ts";
 import { prepareSession } from "./session.ts";
 import { findSliceEnd } from "./slices.ts";
 
@@ -73,15 +73,11 @@ async function copy(request: Extract<WorkerRequest, { type: "copy" }>): Promise<
   current = new AbortController();
   const ticker = setInterval(() => reply({ type: "progress", ...counter }), 500);
   try {
-    const result = await repository!.writeStream(
-      copyOut(tx!, request.table, { counter, signal: current.signal }),
-      {
-        split: "rows",
-        signal: current.signal,
-        concurrency: options!.writeConcurrency,
-        chunking: options!.chunking,
-      },
-    );
+    const result = await writeTable(tx!, repository!, request.table, {
+      ...options!,
+      counter,
+      signal: current.signal,
+    });
     return { type: "done", result, rows: counter.rows, bytes: counter.bytes };
   } finally {
     clearInterval(ticker);

@@ -82,8 +82,11 @@ export interface RepositoryOptions {
 
 /** Options for {@link Repository.writeStream}. */
 export interface WriteStreamOptions {
-  /** "rows" for COPY text output (cut at row ends by content), "bytes" for binary objects. */
-  split: "rows" | "bytes";
+  /**
+   * "rows" for COPY text output (cut at row ends by content), "bytes" for binary objects,
+   * "chunked" when the source already yields one blob's content per piece (see `RowCutter`).
+   */
+  split: "rows" | "bytes" | "chunked";
   /** Blobs hashed, compressed and uploaded at the same time (default 4). */
   concurrency?: number;
   /** Chunk sizes (defaults: 1 / 4 / 8 MiB). */
@@ -360,7 +363,9 @@ export class Repository {
     const signal = abort.signal;
     const chunks = options.split === "rows"
       ? splitRows(source, options.chunking)
-      : splitBytes(source, options.chunking);
+      : options.split === "bytes"
+      ? splitBytes(source, options.chunking)
+      : source as AsyncIterable<Uint8Array>;
 
     const whole = new StreamHash();
     const blobs: BlobRef[] = [];
