@@ -7,6 +7,7 @@ import { aclStatements, parseAclItem } from "../shared/database/catalog/acl.ts";
 import { DumpGraph, PRIORITY } from "../shared/database/catalog/graph.ts";
 import { renderScript } from "../shared/database/catalog/mod.ts";
 import { orderGraph } from "../shared/database/catalog/order.ts";
+import { planTableBuilds } from "../shared/database/ddl.ts";
 import { dollarQuote, makeQuoter, quoteLiteral } from "../shared/database/catalog/quote.ts";
 import { withOptions } from "../shared/database/catalog/relations.ts";
 
@@ -160,4 +161,43 @@ Deno.test("a rendered script keeps one section and labels each statement", () =>
   ], "pre-data");
   assert.match(script, /-- Name: t; Type: TABLE; Schema: s\n--\n\nCREATE TABLE s\.t \(\);/);
   assert.doesNotMatch(script, /CREATE INDEX/);
+});
+
+Deno.test("a plain table's key constraints build as indexes alongside the others, attached after", () => {
+  const statement = (kind: string, name: string, sql: string) => ({
+    kind,
+    name,
+    schema: "shop",
+    section: "post-data" as const,
+    sql,
+  });
+  const plan = planTableBuilds({
+    table: "shop.Order Items",
+    statements: [
+      statement(
+        "CONSTRAINT",
+        "Order Items pkey",
+        'ALTER TABLE ONLY shop."Order Items"\n    ADD CONSTRAINT "Order Items pkey" PRIMARY KEY (order_id, "Line");',
+      ),
+      statement(
+        "CONSTRAINT",
+        "oi_ref_key",
+        'ALTER TABLE ONLY shop."Order Items"\n    ADD CONSTRAINT oi_ref_key UNIQUE (ref) DEFERRABLE;',
+      ),
+      statement(
+        "INDEX",
+        "oi_product_idx",
+        'CREATE INDEX oi_product_idx ON shop."Order Items" USING btree (product_id);',
+      ),
+    ],
+  });
+  assert.deepEqual(plan.concurrent.map((one) => one.sql), [
+    'CREATE UNIQUE INDEX "Order Items pkey" ON shop."Order Items" USING btree (order_id, "Line");',
+    'CREATE INDEX oi_product_idx ON shop."Order Items" USING btree (product_id);',
+  ]);
+  assert.deepEqual(plan.then.map((one) => one.sql), [
+    'ALTER TABLE ONLY shop."Order Items"\n    ADD CONSTRAINT "Order Items pkey" PRIMARY KEY USING INDEX "Order Items pkey";',
+    // A deferrable unique constraint has no USING INDEX twin here: it stays whole.
+    'ALTER TABLE ONLY shop."Order Items"\n    ADD CONSTRAINT oi_ref_key UNIQUE (ref) DEFERRABLE;',
+  ]);
 });

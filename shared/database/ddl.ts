@@ -1,8 +1,9 @@
 /**
  * Applying DDL statements of a backup to a destination: pre-data in one transaction (all or
  * nothing), post-data with independent index and constraint builds spread over several
- * connections (grouped by table, so two builds never fight over one table), then the rest in
- * order.
+ * connections (a plain table's indexes, key constraints' included, at once: see
+ * {@link planTableBuilds}; other tables' builds grouped so they never fight over one table),
+ * then the rest in order.
  *
  * Grants, default privileges and policies that name a role the destination lacks are skipped
  * with a warning (as `pg_restore --no-acl` would drop them all); any other failing statement
@@ -119,6 +120,59 @@ export function splitPostData(
     groups.set(label, group);
   }
   return { builds: [...groups.values()], rest };
+}
+
+/**
+ * A primary key or unique constraint in its plain form (columns only: no INCLUDE, WITH,
+ * tablespace, NULLS NOT DISTINCT or DEFERRABLE), as the catalog reader writes it.
+ */
+const KEY_CONSTRAINT = new RegExp(
+  String
+    .raw`^ALTER TABLE ONLY ${QUALIFIED}\n    ADD CONSTRAINT ("(?:[^"]|"")*"|[a-z_][a-z0-9_$]*) ` +
+    String.raw`(PRIMARY KEY|UNIQUE) (\([^()]*\));$`,
+);
+
+/** A table's builds: some that may run at the same time, then the rest in order. */
+export interface TableBuildPlan {
+  /** Statements each of which may run while the others do (on other connections). */
+  concurrent: ManifestStatement[];
+  /** Statements to run, in order, once every concurrent one is done. */
+  then: ManifestStatement[];
+}
+
+/**
+ * Plans a plain table's builds so they overlap. `CREATE INDEX` takes a SHARE lock, which does
+ * not conflict with itself, so a table's indexes can build at once; `ALTER TABLE … ADD
+ * CONSTRAINT … PRIMARY KEY|UNIQUE` holds an ACCESS EXCLUSIVE lock for its whole build, so it
+ * is split into a `CREATE UNIQUE INDEX` of the constraint's name (built alongside the others)
+ * and an `ADD CONSTRAINT … USING INDEX` after it, which only attaches the index. The result in
+ * the catalogs is the same constraint and index. Only for plain tables: partitioned tables and
+ * partitions refuse USING INDEX, so their groups keep {@link applyBuildGroup}'s order.
+ */
+export function planTableBuilds(group: BuildGroup): TableBuildPlan {
+  const concurrent: ManifestStatement[] = [];
+  const attach: ManifestStatement[] = [];
+  const rest: ManifestStatement[] = [];
+  for (const statement of group.statements) {
+    const key = statement.kind === "CONSTRAINT" ? KEY_CONSTRAINT.exec(statement.sql) : null;
+    if (key) {
+      const [, table, name, type, columns] = key;
+      concurrent.push({
+        ...statement,
+        kind: "INDEX",
+        sql: `CREATE UNIQUE INDEX ${name} ON ${table} USING btree ${columns};`,
+      });
+      attach.push({
+        ...statement,
+        sql: `ALTER TABLE ONLY ${table}\n    ADD CONSTRAINT ${name} ${type} USING INDEX ${name};`,
+      });
+    } else if (statement.kind === "INDEX" && /^CREATE (UNIQUE )?INDEX /.test(statement.sql)) {
+      concurrent.push(statement);
+    } else {
+      rest.push(statement);
+    }
+  }
+  return { concurrent, then: [...attach, ...rest] };
 }
 
 /** Applies one table's builds in order. */

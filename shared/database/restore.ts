@@ -36,6 +36,7 @@ import {
   applyPostDataRest,
   applyRestoreSettings,
   type BuildGroup,
+  planTableBuilds,
   splitPostData,
 } from "./ddl.ts";
 import { type Destination, inspectDestination } from "./destination.ts";
@@ -428,7 +429,8 @@ async function loadAndBuild(
   const bytesOf = new Map(tables.map((table) => [tableLabel(table), table.bytes]));
   const waitingBuilds = new Map<string, BuildGroup[]>();
   const ready: Task[] = [];
-  const buildTask = (group: BuildGroup): Task => ({
+  const plain = builds.length ? await plainTables(connections[0]) : new Set<string>();
+  const buildTask = (group: BuildGroup, then?: () => void): Task => ({
     cost: bytesOf.get(group.table) ?? 0,
     run: async (connection) => {
       try {
@@ -440,15 +442,32 @@ async function loadAndBuild(
           { cause: error },
         );
       }
+      then?.();
     },
   });
+  // A plain table's indexes build at once on several connections, its constraints after them.
+  const release = (group: BuildGroup) => {
+    const plan = plain.has(group.table)
+      ? planTableBuilds(group)
+      : { concurrent: [], then: group.statements };
+    const after = () => {
+      if (plan.then.length) ready.push(buildTask({ table: group.table, statements: plan.then }));
+    };
+    let left = plan.concurrent.length;
+    if (left === 0) return after();
+    for (const statement of plan.concurrent) {
+      ready.push(buildTask({ table: group.table, statements: [statement] }, () => {
+        if (--left === 0) after();
+      }));
+    }
+  };
   for (const group of builds) {
     if (loading.has(group.table)) {
       const list = waitingBuilds.get(group.table) ?? [];
       list.push(group);
       waitingBuilds.set(group.table, list);
     } else {
-      ready.push(buildTask(group));
+      release(group);
     }
   }
   let rows = 0;
@@ -489,7 +508,7 @@ async function loadAndBuild(
         } finally {
           loadsLeft--;
         }
-        for (const group of waitingBuilds.get(label) ?? []) ready.push(buildTask(group));
+        for (const group of waitingBuilds.get(label) ?? []) release(group);
         waitingBuilds.delete(label);
       },
     });
@@ -500,15 +519,18 @@ async function loadAndBuild(
     wake?.();
     changed = new Promise<void>((resolve) => wake = resolve);
   };
+  // Tasks running now: one may release more (a table's builds, or what follows its indexes).
+  let running = 0;
   await Promise.all(connections.map(async (connection) => {
     while (failure === undefined) {
       if (ready.length === 0) {
-        if (loadsLeft === 0) return;
+        if (loadsLeft === 0 && running === 0) return;
         await changed;
         continue;
       }
       ready.sort((a, b) => b.cost - a.cost);
       const task = ready.shift()!;
+      running++;
       try {
         await task.run(connection);
       } catch (error) {
@@ -516,6 +538,8 @@ async function loadAndBuild(
           failure = error;
           abort.abort(error);
         }
+      } finally {
+        running--;
       }
       notify();
     }
@@ -523,6 +547,15 @@ async function loadAndBuild(
   options.signal?.removeEventListener("abort", onAbort);
   if (failure !== undefined) throw failure;
   return { rows, bytes };
+}
+
+/** Plain (not partitioned, not partition) tables of the destination, as `schema.name`. */
+async function plainTables(connection: postgres.ReservedSql): Promise<Set<string>> {
+  const rows = await connection<{ label: string }[]>`
+    select n.nspname || '.' || c.relname as label
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind = 'r' and not c.relispartition`;
+  return new Set(rows.map((row) => row.label));
 }
 
 /** Passes a stream on, counting its rows and bytes. */
