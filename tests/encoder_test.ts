@@ -5,7 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { decodeBlob } from "../shared/codec/blob_format.ts";
-import { type BlobEncoder, EncoderPool, inlineEncoder } from "../shared/codec/encoder.ts";
+import {
+  type BlobEncoder,
+  type BlobJob,
+  EncoderPool,
+  inlineEncoder,
+} from "../shared/codec/encoder.ts";
 import { KeyError, Keyring } from "../shared/codec/encryption.ts";
 import { IntegrityError } from "../shared/targets/target.ts";
 import { Repository } from "../shared/repository/repository.ts";
@@ -33,21 +38,27 @@ async function testKeyring(id = "k1"): Promise<Keyring> {
 
 /** Wraps an encoder to count how many blobs it was asked to encode. */
 function counting(inner: BlobEncoder): BlobEncoder & { encoded: number } {
+  const countJob = (job: BlobJob): BlobJob => ({
+    size: job.size,
+    id: job.id,
+    encode: () => {
+      wrapper.encoded++;
+      return job.encode();
+    },
+    drop: () => job.drop(),
+  });
   const wrapper = {
     encoded: 0,
     decode: inner.decode.bind(inner),
-    begin: (...args: Parameters<BlobEncoder["begin"]>) => {
-      const job = inner.begin(...args);
+    openStream: () => {
+      const stream = inner.openStream();
       return {
-        size: job.size,
-        id: job.id,
-        encode: () => {
-          wrapper.encoded++;
-          return job.encode();
-        },
-        drop: () => job.drop(),
+        begin: (...args: Parameters<BlobEncoder["begin"]>) => countJob(stream.begin(...args)),
+        digest: () => stream.digest(),
+        cancel: () => stream.cancel(),
       };
     },
+    begin: (...args: Parameters<BlobEncoder["begin"]>) => countJob(inner.begin(...args)),
   };
   return wrapper;
 }
@@ -194,6 +205,37 @@ Deno.test("the pool decodes and verifies blobs, and its errors keep their classe
     const otherKey = await testKeyring("k2");
     await assert.rejects(() => pool.decode(stored.slice(), id, otherKey), KeyError);
     await assert.rejects(() => pool.decode(stored.slice(), id, undefined), KeyError);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a stream's digest is the SHA-256 of its blobs in order, in the pool as inline", async () => {
+  const pool = new EncoderPool({ threads: 2 });
+  try {
+    const parts = [sample(70_000, 1), sample(0, 2), sample(1 << 20, 3), sample(5, 4)];
+    const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      whole.set(part, at);
+      at += part.length;
+    }
+    const expected = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", whole)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    for (const encoder of [pool, inlineEncoder]) {
+      const stream = encoder.openStream();
+      // A second stream interleaved on the pool must not mix into the first.
+      const other = encoder.openStream();
+      for (const part of parts) {
+        stream.begin(part.slice(), options0(), { transfer: true }).drop();
+        other.begin(sample(100, 9), options0()).drop();
+      }
+      assert.equal(await stream.digest(), expected);
+      other.cancel();
+      await assert.rejects(() => stream.digest(), /ended/);
+    }
   } finally {
     pool.close();
   }

@@ -20,6 +20,7 @@
  * @module
  */
 import { encodeBlob, type EncodeBlobOptions } from "./blob_format.ts";
+import { createHash } from "node:crypto";
 import type { Keyring } from "./encryption.ts";
 import {
   decodeVerified,
@@ -60,9 +61,23 @@ export interface BeginOptions {
   transfer?: boolean;
 }
 
+/**
+ * The blobs of one stream, in order: each plaintext also feeds the stream's SHA-256, computed
+ * where the blobs are hashed (in the pool, the thread the stream is pinned to).
+ */
+export interface StreamEncoder {
+  begin(plain: Uint8Array, options: EncodeBlobOptions, begin?: BeginOptions): BlobJob;
+  /** The SHA-256 of every plaintext begun, in order; the stream ends. */
+  digest(): Promise<string>;
+  /** Ends the stream without a digest (the write failed). */
+  cancel(): void;
+}
+
 /** Hashes, encodes and decodes blobs. */
 export interface BlobEncoder {
   begin(plain: Uint8Array, options: EncodeBlobOptions, begin?: BeginOptions): BlobJob;
+  /** Starts a stream of blobs whose whole plaintext is hashed too. */
+  openStream(): StreamEncoder;
   /**
    * Decodes a stored blob and checks it hashes to `id`. `stored` is given up (it may be moved
    * to a worker).
@@ -94,6 +109,26 @@ export const inlineEncoder: BlobEncoder = {
     };
   },
   decode: decodeVerified,
+  openStream() {
+    const hash = createHash("sha256");
+    let open = true;
+    const ended = () => new Error("The blob stream has ended");
+    return {
+      begin(plain, options) {
+        if (!open) throw ended();
+        hash.update(plain);
+        return inlineEncoder.begin(plain, options);
+      },
+      digest() {
+        if (!open) return Promise.reject(ended());
+        open = false;
+        return Promise.resolve(hash.digest("hex"));
+      },
+      cancel() {
+        open = false;
+      },
+    };
+  },
 };
 
 interface Waiter {
@@ -174,7 +209,54 @@ export class EncoderPool implements BlobEncoder {
   }
 
   begin(plain: Uint8Array, options: EncodeBlobOptions, begin: BeginOptions = {}): BlobJob {
+    return this.#beginOn(this.#pick(), plain, options, begin);
+  }
+
+  openStream(): StreamEncoder {
+    // Pinned to one thread, so the stream's hash sees its blobs in order; held open (counted
+    // as load) until its digest or cancel.
     const thread = this.#pick();
+    const stream = this.#nextJob++;
+    thread.load++;
+    this.#cancelIdle();
+    let open = true;
+    const close = () => {
+      if (!open) return false;
+      open = false;
+      thread.load--;
+      this.#scheduleIdle();
+      return true;
+    };
+    return {
+      begin: (plain, options, begin = {}) => {
+        if (!open) throw new Error("The blob stream has ended");
+        return this.#beginOn(thread, plain, options, begin, stream);
+      },
+      digest: async () => {
+        if (!open) throw new Error("The blob stream has ended");
+        try {
+          const reply = await thread.ask({ type: "digest", job: this.#nextJob++, stream });
+          return (reply as Extract<EncoderReply, { type: "digested" }>).sha256;
+        } finally {
+          close();
+        }
+      },
+      cancel: () => {
+        if (!close()) return;
+        try {
+          thread.worker.postMessage({ type: "forget", job: 0, stream } satisfies EncoderRequest);
+        } catch { /* the worker ended: nothing is held */ }
+      },
+    };
+  }
+
+  #beginOn(
+    thread: EncoderThread,
+    plain: Uint8Array,
+    options: EncodeBlobOptions,
+    begin: BeginOptions,
+    stream?: number,
+  ): BlobJob {
     const job = this.#nextJob++;
     const size = plain.length;
     const owned = begin.transfer && plain.byteOffset === 0 &&
@@ -190,7 +272,9 @@ export class EncoderPool implements BlobEncoder {
       thread.load--;
       this.#scheduleIdle();
     };
-    const id = thread.ask({ type: "hash", job, plain: owned }, [owned.buffer as ArrayBuffer]).then(
+    const id = thread.ask({ type: "hash", job, plain: owned, stream }, [
+      owned.buffer as ArrayBuffer,
+    ]).then(
       (reply) => (reply as Extract<EncoderReply, { type: "hashed" }>).id,
     );
     id.catch(() => end());

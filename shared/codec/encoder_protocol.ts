@@ -11,7 +11,7 @@ import { IntegrityError } from "../targets/target.ts";
 
 /** Messages to an encoder worker. */
 export type EncoderRequest =
-  | { type: "hash"; job: number; plain: Uint8Array }
+  | { type: "hash"; job: number; plain: Uint8Array; stream?: number }
   | {
     type: "encode";
     job: number;
@@ -20,6 +20,8 @@ export type EncoderRequest =
     key?: { id: string; key: CryptoKey };
   }
   | { type: "drop"; job: number }
+  | { type: "digest"; job: number; stream: number }
+  | { type: "forget"; job: number; stream: number }
   | { type: "decode"; job: number; stored: Uint8Array; id: string; keys: KeyClone[] };
 
 /** Messages from an encoder worker. */
@@ -27,6 +29,7 @@ export type EncoderReply =
   | { type: "hashed"; job: number; id: string }
   | { type: "encoded"; job: number; stored: Uint8Array; sha256: string }
   | { type: "decoded"; job: number; plain: Uint8Array }
+  | { type: "digested"; job: number; sha256: string }
   | { type: "failed"; job: number; message: string; kind: FailureKind };
 
 /** A key entry as it crosses to a worker (CryptoKeys are cloned, never exported). */

@@ -7,6 +7,7 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
+import { createHash, type Hash } from "node:crypto";
 import { encodeBlob } from "./blob_format.ts";
 import {
   decodeVerified,
@@ -18,6 +19,8 @@ import {
 } from "./encoder_protocol.ts";
 
 const held = new Map<number, Uint8Array>();
+/** Running hashes of whole streams, fed in the order their blobs arrive. */
+const streams = new Map<number, Hash>();
 
 /** The bytes in a buffer of their own, so moving it moves nothing else. */
 function wholeBuffer(bytes: Uint8Array): Uint8Array {
@@ -35,6 +38,11 @@ self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
   try {
     switch (request.type) {
       case "hash":
+        if (request.stream !== undefined) {
+          let hash = streams.get(request.stream);
+          if (!hash) streams.set(request.stream, hash = createHash("sha256"));
+          hash.update(request.plain);
+        }
         held.set(request.job, request.plain);
         reply({ type: "hashed", job: request.job, id: sha256HexSync(request.plain) });
         return;
@@ -57,6 +65,15 @@ self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
       case "drop":
         held.delete(request.job);
         return;
+      case "digest": {
+        const sha256 = (streams.get(request.stream) ?? createHash("sha256")).digest("hex");
+        streams.delete(request.stream);
+        reply({ type: "digested", job: request.job, sha256 });
+        return;
+      }
+      case "forget":
+        streams.delete(request.stream);
+        return;
       case "decode": {
         const plain = await decodeVerified(request.stored, request.id, keyringOf(request.keys));
         const out = wholeBuffer(plain);
@@ -65,7 +82,7 @@ self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
       }
     }
   } catch (error) {
-    if (request.type === "drop") return;
+    if (request.type === "drop" || request.type === "forget") return;
     held.delete(request.job);
     reply({
       type: "failed",

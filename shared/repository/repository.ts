@@ -19,7 +19,7 @@ import { type CompressionName, defaultCompression } from "../codec/compression.t
 import { KeyError, type Keyring } from "../codec/encryption.ts";
 import { IntegrityError, NotFoundError, type StorageTarget } from "../targets/target.ts";
 import { type ByteSource, type ChunkingOptions, splitBytes, splitRows } from "./chunker.ts";
-import { isSha256Hex, sha256Hex, StreamHash } from "./digest.ts";
+import { isSha256Hex, sha256Hex } from "./digest.ts";
 import {
   acquireLock,
   type AcquireLockOptions,
@@ -188,8 +188,12 @@ export class Repository {
    *
    * The stored bytes are checked by the target against their size and SHA-256 while saving.
    */
-  async putBlob(plain: Uint8Array, options: PutBlobOptions = {}): Promise<PutBlobResult> {
+  putBlob(plain: Uint8Array, options: PutBlobOptions = {}): Promise<PutBlobResult> {
     const job = this.#encoder.begin(plain, this.#encodeOptions(), { transfer: options.transfer });
+    return this.#putJob(job, options);
+  }
+
+  async #putJob(job: BlobJob, options: PutBlobOptions): Promise<PutBlobResult> {
     let id: string;
     try {
       id = await job.id;
@@ -367,7 +371,7 @@ export class Repository {
       ? splitBytes(source, options.chunking)
       : source as AsyncIterable<Uint8Array>;
 
-    const whole = new StreamHash();
+    const whole = this.#encoder.openStream();
     const blobs: BlobRef[] = [];
     const inFlight = new Set<Promise<void>>();
     let failed = false;
@@ -390,11 +394,11 @@ export class Repository {
       for await (const chunk of chunks) {
         if (failed) break;
         signal.throwIfAborted();
-        whole.update(chunk);
         size += chunk.length;
         const at = index++;
         // Chunks are fresh buffers nobody else holds: the encoder may take them.
-        const task: Promise<void> = this.putBlob(chunk, { signal, transfer: true }).then(
+        const job = whole.begin(chunk, this.#encodeOptions(), { transfer: true });
+        const task: Promise<void> = this.#putJob(job, { signal }).then(
           (result) => {
             blobs[at] = { id: result.id, size: result.size, storedSize: result.storedSize };
             storedSize += result.storedSize;
@@ -412,8 +416,12 @@ export class Repository {
       await Promise.all(inFlight);
       outer?.removeEventListener("abort", onAbort);
     }
-    if (failed) throw failure;
-    return { blobs, size, sha256: whole.hex(), storedSize, uploadedSize, reusedBlobs };
+    if (failed) {
+      whole.cancel();
+      throw failure;
+    }
+    const sha256 = await whole.digest();
+    return { blobs, size, sha256, storedSize, uploadedSize, reusedBlobs };
   }
 
   /**
