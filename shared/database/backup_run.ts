@@ -324,11 +324,7 @@ export async function copyPendingTables(
     checkWritten(written.size, entry.counter.bytes);
     reusedBlobs += written.reusedBlobs;
     return {
-      schema: table.schema,
-      name: table.name,
-      columns: table.columns,
-      kind: table.kind,
-      managed: table.managed,
+      ...tableIdentity(table),
       rows: entry.counter.rows,
       bytes: entry.counter.bytes,
       sha256: written.sha256,
@@ -492,17 +488,21 @@ export function rowsPerSlice(table: PendingTable, sliceBytes: number): number {
   return Math.max(1, Math.min(count, Number.MAX_SAFE_INTEGER));
 }
 
+/** What names a table in its manifest entry. */
+function tableIdentity(
+  table: PendingTable,
+): Pick<ManifestTable, "schema" | "name" | "columns" | "kind" | "managed"> {
+  const { schema, name, columns, kind, managed } = table;
+  return { schema, name, columns, kind, managed };
+}
+
 /** The manifest entry of a table copied in slices (see `manifest.ts`). */
 async function slicedTable(table: PendingTable): Promise<ManifestTable> {
   const slices = table.slices!;
   const sum = (field: "rows" | "bytes" | "storedBytes") =>
     slices.reduce((total, slice) => total + slice[field], 0);
   return {
-    schema: table.schema,
-    name: table.name,
-    columns: table.columns,
-    kind: table.kind,
-    managed: table.managed,
+    ...tableIdentity(table),
     rows: sum("rows"),
     bytes: sum("bytes"),
     sha256: await slicesDigest(slices),
