@@ -10,7 +10,7 @@ import { openTarget } from "../shared/targets/open_target.ts";
 import { Repository } from "../shared/repository/mod.ts";
 import { createStorageClient } from "../shared/storage/s3_client.ts";
 import { StorageSource } from "../shared/storage/source.ts";
-import { S3Http } from "../shared/storage/s3_http.ts";
+import { S3Http } from "../shared/targets/s3_http.ts";
 import { StorageDestination } from "../shared/storage/destination.ts";
 import type { SnapshotContext } from "../shared/storage/snapshot.ts";
 import type { StorageTarget } from "../shared/targets/target.ts";

@@ -14,7 +14,7 @@ import {
 } from "../shared/storage/snapshot.ts";
 import { loadStorageSnapshot } from "../shared/storage/restore.ts";
 import { type SourceObject, StorageSource } from "../shared/storage/source.ts";
-import type { S3Http } from "../shared/storage/s3_http.ts";
+import type { S3Http } from "../shared/targets/s3_http.ts";
 import { Repository } from "../shared/repository/mod.ts";
 import { MemoryTarget } from "./support/memory_target.ts";
 import { S3Target } from "../shared/targets/mod.ts";

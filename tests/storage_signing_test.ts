@@ -9,7 +9,7 @@ import {
   decodeXml,
   signingKey,
   uriEncode,
-} from "../shared/storage/s3_http.ts";
+} from "../shared/targets/s3_http.ts";
 
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE";

@@ -9,7 +9,7 @@ import { snapshotStorage } from "../shared/storage/snapshot.ts";
 import { type RestoreAction, restoreStorage } from "../shared/storage/restore.ts";
 import { loadStorageSnapshot } from "../shared/storage/restore.ts";
 import { ObjectVanishedError, type SourceObject, StorageSource } from "../shared/storage/source.ts";
-import type { S3Http } from "../shared/storage/s3_http.ts";
+import type { S3Http } from "../shared/targets/s3_http.ts";
 import { startS3Server } from "../stack/s3_server.ts";
 
 async function read(client: S3Client, bucket: string, key: string) {

@@ -3,7 +3,7 @@
  * with a checkpoint, and a step that dies costs only the objects it had in flight.
  */
 import assert from "node:assert/strict";
-import type { S3Http } from "../shared/storage/s3_http.ts";
+import type { S3Http } from "../shared/targets/s3_http.ts";
 import { startStorageStack } from "./storage_fixtures.ts";
 import { runStorageSnapshotStep, type StepBudget } from "../shared/storage/snapshot.ts";
 import { loadStorageSnapshot } from "../shared/storage/restore.ts";

@@ -28,10 +28,9 @@ import {
   type EncoderRequest,
   errorOf,
   keyClones,
+  ownBuffer,
   sha256HexSync,
 } from "./encoder_protocol.ts";
-
-export { sha256HexSync };
 
 /** An encoded blob: the bytes to store and their SHA-256. */
 export interface EncodedBlob {
@@ -259,10 +258,7 @@ export class EncoderPool implements BlobEncoder {
   ): BlobJob {
     const job = this.#nextJob++;
     const size = plain.length;
-    const owned = begin.transfer && plain.byteOffset === 0 &&
-        plain.byteLength === plain.buffer.byteLength && plain.buffer instanceof ArrayBuffer
-      ? plain
-      : plain.slice();
+    const owned = begin.transfer ? ownBuffer(plain) : plain.slice();
     thread.load++;
     this.#cancelIdle();
     let ended = false;
@@ -273,7 +269,7 @@ export class EncoderPool implements BlobEncoder {
       this.#scheduleIdle();
     };
     const id = thread.ask({ type: "hash", job, plain: owned, stream }, [
-      owned.buffer as ArrayBuffer,
+      owned.buffer,
     ]).then(
       (reply) => (reply as Extract<EncoderReply, { type: "hashed" }>).id,
     );
@@ -313,16 +309,13 @@ export class EncoderPool implements BlobEncoder {
   async decode(stored: Uint8Array, id: string, keyring: Keyring | undefined): Promise<Uint8Array> {
     const thread = this.#pick();
     const job = this.#nextJob++;
-    const owned = stored.byteOffset === 0 && stored.byteLength === stored.buffer.byteLength &&
-        stored.buffer instanceof ArrayBuffer
-      ? stored
-      : stored.slice();
+    const owned = ownBuffer(stored);
     thread.load++;
     this.#cancelIdle();
     try {
       const reply = await thread.ask(
         { type: "decode", job, stored: owned, id, keys: keyClones(keyring) },
-        [owned.buffer as ArrayBuffer],
+        [owned.buffer],
       );
       return (reply as Extract<EncoderReply, { type: "decoded" }>).plain;
     } finally {

@@ -41,6 +41,17 @@ export interface KeyClone {
 /** Which error a worker's failure stands for, so the caller can throw the same class. */
 export type FailureKind = "integrity" | "key" | "other";
 
+/**
+ * The bytes in an ArrayBuffer of their own, so moving that buffer to another thread moves
+ * nothing else: `bytes` itself when it already spans its whole buffer, else a copy.
+ */
+export function ownBuffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength &&
+      bytes.buffer instanceof ArrayBuffer
+    ? bytes as Uint8Array<ArrayBuffer>
+    : bytes.slice();
+}
+
 /** The SHA-256 of a buffer, lowercase hex (synchronous, native). */
 export function sha256HexSync(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");

@@ -15,19 +15,13 @@ import {
   type EncoderRequest,
   failureKind,
   keyringOf,
+  ownBuffer,
   sha256HexSync,
 } from "./encoder_protocol.ts";
 
 const held = new Map<number, Uint8Array>();
 /** Running hashes of whole streams, fed in the order their blobs arrive. */
 const streams = new Map<number, Hash>();
-
-/** The bytes in a buffer of their own, so moving it moves nothing else. */
-function wholeBuffer(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? bytes
-    : bytes.slice();
-}
 
 function reply(message: EncoderReply, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
@@ -56,7 +50,7 @@ self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
           keyring: keyringOf(request.key),
         });
         const sha256 = sha256HexSync(stored);
-        const out = wholeBuffer(stored);
+        const out = ownBuffer(stored);
         reply({ type: "encoded", job: request.job, stored: out, sha256 }, [
           out.buffer as ArrayBuffer,
         ]);
@@ -76,7 +70,7 @@ self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
         return;
       case "decode": {
         const plain = await decodeVerified(request.stored, request.id, keyringOf(request.keys));
-        const out = wholeBuffer(plain);
+        const out = ownBuffer(plain);
         reply({ type: "decoded", job: request.job, plain: out }, [out.buffer as ArrayBuffer]);
         return;
       }

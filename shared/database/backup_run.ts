@@ -317,14 +317,12 @@ export async function copyPendingTables(
     abort.abort(failure);
   };
 
-  /** Copies one whole table with a plain COPY. */
-  const copyWhole = async (lane: CopyLane, entry: InFlight): Promise<ManifestTable> => {
-    const table = entry.table;
-    const written = await lane.copy(table, entry.counter, signal);
+  /** Copies a table or one of its slices on `lane`: what was stored, as the manifest says it. */
+  const copyOnce = async (lane: CopyLane, source: CopySource, entry: InFlight) => {
+    const written = await lane.copy(source, entry.counter, signal);
     checkWritten(written.size, entry.counter.bytes);
     reusedBlobs += written.reusedBlobs;
     return {
-      ...tableIdentity(table),
       rows: entry.counter.rows,
       bytes: entry.counter.bytes,
       sha256: written.sha256,
@@ -333,6 +331,12 @@ export async function copyPendingTables(
       snapshotTime: snapshot.time,
     };
   };
+
+  /** Copies one whole table with a plain COPY. */
+  const copyWhole = async (lane: CopyLane, entry: InFlight): Promise<ManifestTable> => ({
+    ...tableIdentity(entry.table),
+    ...await copyOnce(lane, entry.table, entry),
+  });
 
   /**
    * Copies the table's next slices until its last one (then returns the finished table) or
@@ -360,21 +364,9 @@ export async function copyPendingTables(
       });
       signal.throwIfAborted();
       entry.counter = { rows: 0, bytes: 0 };
-      const written = await lane.copy(
-        { ...source, range: { key, after, through } },
-        entry.counter,
-        signal,
-      );
-      checkWritten(written.size, entry.counter.bytes);
-      reusedBlobs += written.reusedBlobs;
       const slice: CopiedSlice = {
         through,
-        rows: entry.counter.rows,
-        bytes: entry.counter.bytes,
-        sha256: written.sha256,
-        storedBytes: written.storedSize,
-        blobs: written.blobs,
-        snapshotTime: snapshot.time,
+        ...await copyOnce(lane, { ...source, range: { key, after, through } }, entry),
       };
       entry.table = { ...entry.table, slices: [...slices, slice] };
       entry.counter = { rows: 0, bytes: 0 };

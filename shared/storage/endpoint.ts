@@ -1,6 +1,6 @@
 /**
  * How to reach a Storage S3 endpoint, and how to print one: apart from the SDK client
- * (`s3_client.ts`), so that snapshots, which read through `s3_http.ts`, never load the SDK.
+ * (`s3_client.ts`), so that snapshots, which read through `../targets/s3_http.ts`, never load the SDK.
  *
  * @module
  */

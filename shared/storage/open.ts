@@ -13,7 +13,7 @@ import {
   openRepository as openSharedRepository,
 } from "../repository/open.ts";
 import { printableEndpoint, type StorageS3Settings } from "./endpoint.ts";
-import { S3Http } from "./s3_http.ts";
+import { S3Http } from "../targets/s3_http.ts";
 import type { SnapshotContext } from "./snapshot.ts";
 import { StorageSource } from "./source.ts";
 

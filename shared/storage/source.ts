@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { errorFrom, S3Http, S3ResponseError, xmlBlocks, xmlValue } from "./s3_http.ts";
+import { errorFrom, S3Http, S3ResponseError, xmlBlocks, xmlValue } from "../targets/s3_http.ts";
 
 /** One object as the listing reports it. */
 export interface ListedObject {
