@@ -43,6 +43,7 @@ import { checksumTable, compareTable } from "../shared/restore_test/table_checks
 import type { ClaimedRun } from "../shared/runs/mod.ts";
 import { FileTarget } from "../shared/targets/file_target.ts";
 import { startLocalStack } from "../stack/local_stack.ts";
+import { pauseContinueTick, untilClaimable } from "./support/stale_run.ts";
 import { startPostgres } from "../stack/postgres.ts";
 
 /** Tables of every kind of key, each larger than a 32 KiB slice, inserted out of key order. */
@@ -481,6 +482,7 @@ Deno.test("a step killed inside a table resumes from its last saved slice, nothi
     await sql`create table public.events (id bigint primary key, payload text)`;
     await sql`insert into public.events select i, repeat(md5(i::text), 6)
               from generate_series(1, 300000) i order by md5(i::text)`;
+    await pauseContinueTick(sql);
     const run = await stack.app.store.create({ kind: "database", trigger: "api" });
     const worker = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("./support/slice_step.ts", import.meta.url).pathname],
@@ -510,7 +512,7 @@ Deno.test("a step killed inside a table resumes from its last saved slice, nothi
     const saved = eventsOf((killed?.checkpoint as Progress).targets?.local?.state)?.slices ?? [];
     assert.ok(saved.length >= 2, "the kill came inside the events table");
 
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await untilClaimable(stack, run.id);
     const resumed = await executeUntilDone(stack.app.executor, { runId: run.id, limits });
     assert.equal(resumed.outcome, "succeeded", resumed.run?.error ?? "");
 

@@ -7,6 +7,7 @@ import { executeUntilDone, PLAN_BUDGETS } from "../shared/jobs/mod.ts";
 import "../shared/jobs/steps.ts";
 import { openRepository } from "../shared/repository/open.ts";
 import { type LocalStack, startLocalStack } from "../stack/local_stack.ts";
+import { pauseContinueTick, untilClaimable } from "./support/stale_run.ts";
 import { seedShop } from "../stack/shop_seed.ts";
 
 type Manifest = {
@@ -132,6 +133,7 @@ Deno.test("a worker killed midway is resumed by the next invocation with nothing
     await sql`create table public.events (id bigint primary key, payload text)`;
     await sql`insert into public.events select i, repeat(md5(i::text), 12)
               from generate_series(1, 1500000) i`;
+    await pauseContinueTick(sql);
     const run = await stack.app.store.create({ kind: "database", trigger: "api" });
     const worker = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("../cli/main.ts", import.meta.url).pathname, "worker", "--once"],
@@ -156,7 +158,7 @@ Deno.test("a worker killed midway is resumed by the next invocation with nothing
       "the killed run is left running with a stale heartbeat",
     );
 
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await untilClaimable(stack, run.id);
     const { status } = await post(stack, { continue: true });
     assert.equal(status, 202);
     const resumed = await waitForRun(stack, run.id);
