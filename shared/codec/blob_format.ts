@@ -113,6 +113,30 @@ export async function encodeBlob(
   return out;
 }
 
+/** Bytes of the header of a blob stored neither compressed nor encrypted. */
+export const PLAIN_HEADER_BYTES = FIXED_BYTES + SIZES_BYTES;
+
+/**
+ * Frames `plain` as a blob stored uncompressed and unencrypted without copying it: the header
+ * is written into the {@link PLAIN_HEADER_BYTES} bytes just before `plain` in its buffer (the
+ * caller gives them up), and the answer is a view over header and plaintext. The bytes are
+ * exactly those {@link encodeBlob} writes with compression "none" and no key.
+ */
+export function framePlainInPlace(plain: Uint8Array): Uint8Array {
+  if (plain.byteOffset < PLAIN_HEADER_BYTES) {
+    throw new RangeError(`A blob framed in place needs ${PLAIN_HEADER_BYTES} free bytes before it`);
+  }
+  const header = writeHeader({
+    compression: "none",
+    plainSize: plain.length,
+    payloadSize: plain.length,
+  });
+  const start = plain.byteOffset - PLAIN_HEADER_BYTES;
+  const stored = new Uint8Array(plain.buffer, start, PLAIN_HEADER_BYTES + plain.length);
+  stored.set(header, 0);
+  return stored;
+}
+
 /**
  * Decodes a stored blob back to its plaintext.
  *

@@ -22,6 +22,7 @@
 import { encodeBlob, type EncodeBlobOptions } from "./blob_format.ts";
 import { createHash } from "node:crypto";
 import type { Keyring } from "./encryption.ts";
+import type { BufferPool } from "../repository/buffer_pool.ts";
 import {
   decodeVerified,
   type EncoderReply,
@@ -58,6 +59,11 @@ export interface BeginOptions {
    * it is detached (zero length) in the caller. Without it the plaintext is copied.
    */
   transfer?: boolean;
+  /**
+   * The plaintext is a view of a buffer of this pool, given up whole (implies `transfer`):
+   * the buffer goes back to the pool once the plaintext is encoded or dropped.
+   */
+  recycle?: BufferPool;
 }
 
 /**
@@ -89,7 +95,7 @@ export interface BlobEncoder {
 
 /** Hashes and encodes in the calling thread. */
 export const inlineEncoder: BlobEncoder = {
-  begin(plain, options) {
+  begin(plain, options, begin = {}) {
     const id = Promise.resolve(sha256HexSync(plain));
     let held: Uint8Array | undefined = plain;
     return {
@@ -99,10 +105,13 @@ export const inlineEncoder: BlobEncoder = {
         if (!held) throw new Error("The blob job has ended");
         const input = held;
         held = undefined;
+        // encodeBlob writes a fresh buffer: the plaintext's can go back once it returns.
         const stored = await encodeBlob(input, options);
+        begin.recycle?.give(input.buffer);
         return { stored, sha256: sha256HexSync(stored) };
       },
       drop() {
+        if (held) begin.recycle?.give(held.buffer);
         held = undefined;
       },
     };
@@ -113,10 +122,10 @@ export const inlineEncoder: BlobEncoder = {
     let open = true;
     const ended = () => new Error("The blob stream has ended");
     return {
-      begin(plain, options) {
+      begin(plain, options, begin) {
         if (!open) throw ended();
         hash.update(plain);
-        return inlineEncoder.begin(plain, options);
+        return inlineEncoder.begin(plain, options, begin);
       },
       digest() {
         if (!open) return Promise.reject(ended());
@@ -141,6 +150,8 @@ class EncoderThread {
   readonly waiting = new Map<number, Waiter>();
   /** Jobs whose plaintext this worker holds or is working on. */
   load = 0;
+  /** Pools that plaintext buffers the worker sends back go to, by job. */
+  readonly returnTo = new Map<number, BufferPool>();
 
   constructor(onReply: () => void, onCrash: (thread: EncoderThread) => void) {
     this.worker = new Worker(new URL("./encoder_worker.ts", import.meta.url).href, {
@@ -148,6 +159,11 @@ class EncoderThread {
     });
     this.worker.onmessage = (event: MessageEvent<EncoderReply>) => {
       const reply = event.data;
+      if (reply.type === "returned") {
+        this.returnTo.get(reply.job)?.give(reply.buffer);
+        this.returnTo.delete(reply.job);
+        return;
+      }
       const waiter = this.waiting.get(reply.job);
       if (!waiter) return;
       this.waiting.delete(reply.job);
@@ -178,6 +194,7 @@ class EncoderThread {
   fail(error: Error): void {
     for (const waiter of this.waiting.values()) waiter.reject(error);
     this.waiting.clear();
+    this.returnTo.clear();
   }
 }
 
@@ -258,7 +275,9 @@ export class EncoderPool implements BlobEncoder {
   ): BlobJob {
     const job = this.#nextJob++;
     const size = plain.length;
-    const owned = begin.transfer ? ownBuffer(plain) : plain.slice();
+    // A recycled plaintext moves with its whole buffer, which comes back to the pool.
+    const owned = begin.recycle ? plain : begin.transfer ? ownBuffer(plain) : plain.slice();
+    if (begin.recycle) thread.returnTo.set(job, begin.recycle);
     thread.load++;
     this.#cancelIdle();
     let ended = false;
@@ -268,12 +287,16 @@ export class EncoderPool implements BlobEncoder {
       thread.load--;
       this.#scheduleIdle();
     };
-    const id = thread.ask({ type: "hash", job, plain: owned, stream }, [
-      owned.buffer,
-    ]).then(
+    const id = thread.ask(
+      { type: "hash", job, plain: owned, stream, recycle: begin.recycle !== undefined },
+      [owned.buffer as ArrayBuffer],
+    ).then(
       (reply) => (reply as Extract<EncoderReply, { type: "hashed" }>).id,
     );
-    id.catch(() => end());
+    id.catch(() => {
+      thread.returnTo.delete(job);
+      end();
+    });
     return {
       size,
       id,
@@ -290,6 +313,9 @@ export class EncoderPool implements BlobEncoder {
             key: key ? { id: key.id, key: key.key } : undefined,
           }) as Extract<EncoderReply, { type: "encoded" }>;
           return { stored: reply.stored, sha256: reply.sha256 };
+        } catch (error) {
+          thread.returnTo.delete(job);
+          throw error;
         } finally {
           end();
         }

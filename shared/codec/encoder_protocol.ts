@@ -11,7 +11,14 @@ import { IntegrityError } from "../targets/target.ts";
 
 /** Messages to an encoder worker. */
 export type EncoderRequest =
-  | { type: "hash"; job: number; plain: Uint8Array; stream?: number }
+  | {
+    type: "hash";
+    job: number;
+    plain: Uint8Array;
+    stream?: number;
+    /** Send the plaintext's buffer back (`returned`) once it is encoded or dropped. */
+    recycle?: boolean;
+  }
   | {
     type: "encode";
     job: number;
@@ -30,7 +37,9 @@ export type EncoderReply =
   | { type: "encoded"; job: number; stored: Uint8Array; sha256: string }
   | { type: "decoded"; job: number; plain: Uint8Array }
   | { type: "digested"; job: number; sha256: string }
-  | { type: "failed"; job: number; message: string; kind: FailureKind };
+  | { type: "failed"; job: number; message: string; kind: FailureKind }
+  /** A plaintext's buffer, given back for reuse (see `BeginOptions.recycle`). */
+  | { type: "returned"; job: number; buffer: ArrayBuffer };
 
 /** A key entry as it crosses to a worker (CryptoKeys are cloned, never exported). */
 export interface KeyClone {

@@ -1,7 +1,8 @@
 /**
  * The worker side of the encoder pool (see `encoder.ts`): hashes the plaintexts it is handed,
  * holds them until told to encode or drop them, and answers the encoded bytes (moved back,
- * not copied) with their SHA-256.
+ * not copied) with their SHA-256. A plaintext whose buffer is to be recycled is moved back
+ * too, once encoded or dropped.
  *
  * @module
  */
@@ -20,11 +21,20 @@ import {
 } from "./encoder_protocol.ts";
 
 const held = new Map<number, Uint8Array>();
+/** Jobs whose plaintext buffer goes back to the caller once done with. */
+const recycled = new Set<number>();
 /** Running hashes of whole streams, fed in the order their blobs arrive. */
 const streams = new Map<number, Hash>();
 
 function reply(message: EncoderReply, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
+}
+
+/** Sends a finished plaintext's buffer back when its job asked for it. */
+function giveBack(job: number, plain: Uint8Array): void {
+  if (!recycled.delete(job)) return;
+  const buffer = plain.buffer as ArrayBuffer;
+  reply({ type: "returned", job, buffer }, [buffer]);
 }
 
 self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
@@ -38,6 +48,7 @@ self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
           hash.update(request.plain);
         }
         held.set(request.job, request.plain);
+        if (request.recycle) recycled.add(request.job);
         reply({ type: "hashed", job: request.job, id: sha256HexSync(request.plain) });
         return;
       case "encode": {
@@ -54,11 +65,15 @@ self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
         reply({ type: "encoded", job: request.job, stored: out, sha256 }, [
           out.buffer as ArrayBuffer,
         ]);
+        giveBack(request.job, plain);
         return;
       }
-      case "drop":
+      case "drop": {
+        const plain = held.get(request.job);
         held.delete(request.job);
+        if (plain) giveBack(request.job, plain);
         return;
+      }
       case "digest": {
         const sha256 = (streams.get(request.stream) ?? createHash("sha256")).digest("hex");
         streams.delete(request.stream);
@@ -78,6 +93,7 @@ self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
   } catch (error) {
     if (request.type === "drop" || request.type === "forget") return;
     held.delete(request.job);
+    recycled.delete(request.job);
     reply({
       type: "failed",
       job: request.job,

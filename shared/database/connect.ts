@@ -4,6 +4,7 @@
  * @module
  */
 import postgres from "postgres";
+import { tappedSocketOptions } from "./wire_socket.ts";
 
 /** A database given as a connection URL or an existing postgres.js pool. */
 export type DatabaseInput = string | postgres.Sql;
@@ -48,13 +49,7 @@ export function openConnection(db: DatabaseInput, options: { max: number }): Con
       `The database URL must start with postgres:// or postgresql://, not ${parsed.protocol}//`,
     );
   }
-  const sql = postgres(db, {
-    max: options.max,
-    onnotice: () => {},
-    idle_timeout: 30,
-    connect_timeout: 15,
-    connection: { application_name: "sauvegarde" },
-  });
+  const sql = engineSql(db, { max: options.max, idle_timeout: 30 });
   return {
     sql,
     label: describeDatabase(db),
@@ -62,6 +57,23 @@ export function openConnection(db: DatabaseInput, options: { max: number }): Con
       await sql.end({ timeout: force ? 0 : 5 }).catch(() => {});
     },
   };
+}
+
+/**
+ * A postgres.js pool for the engine: its sockets carry a COPY tap (`wire_socket.ts`), notices
+ * are dropped, and it names itself to the server.
+ */
+export function engineSql(
+  url: string,
+  options: { max: number; idle_timeout?: number },
+): postgres.Sql {
+  return postgres(url, {
+    ...options,
+    onnotice: () => {},
+    connect_timeout: 15,
+    connection: { application_name: "sauvegarde" },
+    ...tappedSocketOptions(url),
+  } as postgres.Options<Record<string, never>>);
 }
 
 /** Rewords connection failures (refused, unknown host, bad password) to name the database. */

@@ -7,6 +7,8 @@
  * @module
  */
 import type { ChunkingOptions, Repository, WriteStreamResult } from "../repository/mod.ts";
+import { BufferPool } from "../repository/buffer_pool.ts";
+import { resolveChunking } from "../repository/chunker.ts";
 import type { Config } from "../config.ts";
 import { type CopyCounter, copyOut, type CopySource } from "./copy_out.ts";
 import type { Queryable } from "./session.ts";
@@ -54,11 +56,25 @@ export function writeTable(
   options: LaneOptions & { counter: CopyCounter; signal: AbortSignal },
 ): Promise<WriteStreamResult> {
   const { counter, signal } = options;
+  const pool = chunkPool(options.chunking);
   return repository.writeStream(
-    copyOut(connection, table, { counter, signal, chunking: options.chunking }),
-    { split: "chunked", signal, concurrency: options.writeConcurrency },
+    copyOut(connection, table, { counter, signal, chunking: options.chunking, pool }),
+    { split: "chunked", signal, concurrency: options.writeConcurrency, recycle: pool },
   );
 }
+
+/** This thread's chunk buffers, by size: kept across tables, a few at most. */
+const chunkPools = new Map<number, BufferPool>();
+
+function chunkPool(chunking: ChunkingOptions): BufferPool {
+  const size = resolveChunking(chunking).maxSize;
+  let pool = chunkPools.get(size);
+  if (!pool) chunkPools.set(size, pool = new BufferPool(size, CHUNK_BUFFERS_KEPT));
+  return pool;
+}
+
+/** Enough for the chunks a copy has in flight at once (cut, queued, being encoded). */
+const CHUNK_BUFFERS_KEPT = 6;
 
 /** A lane in this thread, over one of the snapshot's connections. */
 export function threadLane(

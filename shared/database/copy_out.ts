@@ -1,26 +1,29 @@
 /**
  * `COPY … TO STDOUT` of one table as a stream of bytes, counting rows as they pass.
  *
- * postgres.js hands a Node Readable over; it is consumed with an async iterator (never
- * `Readable.toWeb`, which left the connection hung for its next query). postgres.js yields one
- * piece per row, so pieces are gathered into larger ones before they go on. In COPY's text
- * format a row never contains a raw newline (it is written `\n`), so rows are counted by
- * counting newline bytes.
- *
- * After the last row the socket is resumed by hand (see {@link resumeSocket}).
+ * Rows are cut into what the caller asked for as they arrive: content-defined chunks (one
+ * blob's content each, see `RowCutter`) or pieces of about a fixed size. Two ways to get them:
+ * - on an engine connection (`wire_socket.ts`), the socket's {@link CopyTap} hands each
+ *   CopyData row over straight from the read buffer: no per-row object, no garbage;
+ * - on any other postgres.js connection, the COPY's Node stream is read, its `push` wrapped so
+ *   rows skip the stream's buffer (see {@link streamedRows}).
+ * Either way at most {@link CHUNKS_AHEAD} finished chunks wait before the socket is paused.
  *
  * A source with a key `range` is read as a slice (`slices.ts`): `COPY (SELECT … ORDER BY key)
  * TO STDOUT`, same columns, same text format, the rows in key order; one with an `order`, as
  * the whole table in that order.
  *
  * If the consumer stops early (an error downstream, an abort), the query is cancelled and the
- * rest of the stream drained, so the connection stays usable (its transaction aborted).
+ * rest of its rows dropped, so the connection stays usable (its transaction aborted).
  *
  * @module
  */
 import type { Readable } from "node:stream";
-import { type ChunkingOptions, RowCutter } from "../repository/chunker.ts";
+import { type ChunkingOptions, PieceGatherer, RowCutter } from "../repository/chunker.ts";
+import type { BufferPool } from "../repository/buffer_pool.ts";
 import type { Queryable } from "./session.ts";
+import { type CaptureEnd, type CopyTap } from "./copy_tap.ts";
+import { tapOf } from "./wire_socket.ts";
 import {
   enterRange,
   type KeyRange,
@@ -55,13 +58,15 @@ export interface CopyCounter {
 export interface CopyOutOptions {
   /** Totals to update (rows, raw bytes). */
   counter?: CopyCounter;
-  /** Size of the pieces yielded (default 256 KiB). */
+  /** Size of the pieces yielded without `chunking` (default 256 KiB). */
   pieceSize?: number;
   /**
    * Yield content-defined chunks instead of pieces: each piece is one blob's content, cut as
    * `splitRows` with these sizes would (write them with `split: "chunked"`).
    */
   chunking?: ChunkingOptions;
+  /** Buffers for the chunks (see `RowCutter`): the receiver may give them back. */
+  pool?: BufferPool;
   signal?: AbortSignal;
 }
 
@@ -97,7 +102,8 @@ export function copyOutStatement(source: CopySource): string {
 
 /**
  * Streams a table's rows in COPY text format from `connection` (inside the caller's snapshot
- * transaction). Yields pieces of about `pieceSize` bytes, each a fresh buffer.
+ * transaction). Yields pieces of about `pieceSize` bytes, or chunks (see
+ * {@link CopyOutOptions.chunking}); each a fresh buffer.
  */
 export async function* copyOut(
   connection: Queryable,
@@ -105,120 +111,200 @@ export async function* copyOut(
   options: CopyOutOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const counter = options.counter ?? { rows: 0, bytes: 0 };
-  const pieceSize = options.pieceSize ?? 256 * 1024;
   options.signal?.throwIfAborted();
+  const cutter: Cutter = options.chunking
+    ? new RowCutter(options.chunking, options.pool)
+    : new PieceGatherer(options.pieceSize ?? 256 * 1024);
+  const tap = await tapOf(connection);
   if (source.range) await enterRange(connection, source.range);
   // Identifiers are quoted by qualifiedName/columnList; the statement has no parameters (a
   // slice's bounds were handed over by enterRange).
-  const query = connection.unsafe(copyOutStatement(source));
-  const readable = await query.readable() as unknown as Readable;
-  if (options.chunking) {
-    yield* cutChunks(query, readable, new RowCutter(options.chunking), counter, options.signal);
-    if (source.range) await leaveRange(connection);
-    return;
-  }
-  const early = takeEarlyRows(readable);
-  const gathered = gatherPushes(readable, pieceSize);
-  const rowsBefore = counter.rows + early.length;
-  let finished = false;
-  let pending: Uint8Array[] = [...early];
-  let pendingBytes = early.reduce((sum, row) => sum + row.length, 0);
-  counter.bytes += pendingBytes;
-  try {
-    const iterator = readable.iterator({ destroyOnReturn: false });
-    for await (const piece of iterator as AsyncIterable<Uint8Array>) {
-      // Rows of the pieces pushed so far (at most a piece ahead of this one); exact at the end.
-      counter.rows = rowsBefore + gathered.rows;
-      counter.bytes += piece.length;
-      pending.push(piece);
-      pendingBytes += piece.length;
-      if (pendingBytes >= pieceSize) {
-        const out = concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-        options.signal?.throwIfAborted();
-        yield out;
-      }
-    }
-    finished = true;
-    counter.rows = rowsBefore + gathered.rows;
-    resumeSocket(readable);
-    if (source.range) await leaveRange(connection);
-    if (pendingBytes > 0) yield concat(pending, pendingBytes);
-  } finally {
-    if (!finished) await abandon(query, readable);
-  }
+  const statement = copyOutStatement(source);
+  yield* tap
+    ? tappedRows(tap, connection, statement, cutter, counter, options.signal)
+    : streamedRows(connection, statement, cutter, counter, options.signal);
+  if (source.range) await leaveRange(connection);
 }
 
-/**
- * postgres.js pushes every CopyData message, one per row, into the Node stream on its own, and
- * for narrow tables that per-row cost is most of the copy. The stream's `push` is wrapped so
- * rows are copied into pieces of about `size` bytes and pushed a piece at a time (a row larger
- * than a piece is pushed alone). Back-pressure is kept: the wrapper answers false while the
- * stream's buffer is full, which is when postgres.js pauses the socket.
- */
-function gatherPushes(readable: Readable, size: number): { rows: number } {
-  const push = readable.push.bind(readable);
-  const stats = { rows: 0 };
-  let piece = new Uint8Array(size);
-  let used = 0;
-  const flush = () => {
-    if (used === 0) return true;
-    const full = piece.subarray(0, used);
-    piece = new Uint8Array(size);
-    used = 0;
-    return push(full);
-  };
-  readable.push = (chunk: Uint8Array | null, encoding?: BufferEncoding) => {
-    if (chunk === null) {
-      flush();
-      return push(null);
-    }
-    stats.rows++;
-    if (used + chunk.length > size) flush();
-    if (chunk.length >= size) return push(chunk, encoding);
-    piece.set(chunk, used);
-    used += chunk.length;
-    return readable.readableLength < readable.readableHighWaterMark;
-  };
-  return stats;
+/** Cuts rows into chunks or pieces (`RowCutter`, `PieceGatherer`). */
+interface Cutter {
+  addRange(bytes: Uint8Array, start: number, end: number, emit: Emit): void;
+  finish(emit: Emit): void;
 }
+
+type Emit = (chunk: Uint8Array, rows: number) => void;
 
 /** Chunks a COPY yields at most waiting in memory before the socket is paused. */
 const CHUNKS_AHEAD = 2;
 
-/**
- * The COPY's rows cut into blobs by `cutter` as postgres.js hands them over (see
- * {@link RowCutter}): each piece yielded is one blob's content. The chunks bypass the Node
- * stream's buffer, whose reads merge and split what was pushed; back-pressure is kept by
- * answering false to postgres.js (which pauses the socket) while {@link CHUNKS_AHEAD} chunks
- * wait, and resuming the socket as they are taken.
- */
-async function* cutChunks(
-  query: { cancel(): unknown },
-  readable: Readable,
-  cutter: RowCutter,
+/** Finished chunks waiting for the consumer, and how the COPY ended. */
+class ChunkQueue {
+  readonly #ready: { chunk: Uint8Array; rows: number }[] = [];
+  #ended = false;
+  #failure: unknown;
+  #wake: (() => void) | undefined;
+
+  readonly push: Emit = (chunk, rows) => {
+    this.#ready.push({ chunk, rows });
+    this.#notify();
+  };
+
+  get full(): boolean {
+    return this.#ready.length >= CHUNKS_AHEAD;
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#notify();
+  }
+
+  fail(error: unknown): void {
+    this.#failure ??= error;
+    this.#notify();
+  }
+
+  clear(): void {
+    this.#ready.length = 0;
+  }
+
+  /** Yields the chunks as they come, calling `taken` after each is taken. */
+  async *drain(
+    counter: CopyCounter,
+    signal: AbortSignal | undefined,
+    taken: () => void,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    for (;;) {
+      if (this.#failure !== undefined) throw this.#failure;
+      const next = this.#ready.shift();
+      if (next) {
+        if (!this.full) taken();
+        counter.rows += next.rows;
+        counter.bytes += next.chunk.length;
+        signal?.throwIfAborted();
+        yield next.chunk;
+        continue;
+      }
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+  }
+
+  #notify(): void {
+    this.#wake?.();
+    this.#wake = undefined;
+  }
+}
+
+/** The COPY's rows taken off the wire by the connection's tap. */
+async function* tappedRows(
+  tap: CopyTap,
+  connection: Queryable,
+  statement: string,
+  cutter: Cutter,
   counter: CopyCounter,
   signal?: AbortSignal,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const ready: { chunk: Uint8Array; rows: number }[] = [];
+  const queue = new ChunkQueue();
+  const capture = tap.capture(
+    { row: (bytes, start, end) => cutter.addRange(bytes, start, end, queue.push) },
+    () => queue.full,
+  );
+  const query = connection.unsafe(statement);
+  let readable: Readable;
+  try {
+    readable = await query.readable() as unknown as Readable;
+  } catch (error) {
+    capture.release();
+    throw error;
+  }
+  // postgres.js reports a failure on the stream, which nothing else reads.
+  readable.on("error", () => {});
+  capture.done.then(async (end) => {
+    if (end === "copied") {
+      cutter.finish(queue.push);
+      queue.end();
+    } else {
+      queue.fail(await streamError(readable, end));
+    }
+  });
+  let finished = false;
+  try {
+    yield* queue.drain(counter, signal, () => capture.resume());
+    finished = true;
+  } finally {
+    if (!finished) {
+      capture.discard();
+      queue.clear();
+      Promise.resolve(query.cancel()).catch(() => {
+        // Nothing left to cancel.
+      });
+      await within(capture.done, DRAIN_TIMEOUT_MS);
+    }
+  }
+}
+
+/**
+ * The error postgres.js gives the COPY's stream after a capture ended other than with
+ * CopyDone (it may still be reading the ErrorResponse, or learning that the socket closed).
+ */
+async function streamError(readable: Readable, end: CaptureEnd): Promise<unknown> {
+  const fallback = () =>
+    Object.assign(
+      new Error(
+        end === "lost"
+          ? "The database connection was lost during COPY"
+          : "The database ended the COPY with an error",
+      ),
+      end === "lost" ? { code: "CONNECTION_CLOSED" } : {},
+    );
+  if (readable.errored) return readable.errored;
+  const settled = new Promise<unknown>((resolve) => {
+    readable.once("error", resolve);
+    readable.once("close", () => resolve(readable.errored ?? undefined));
+  });
+  return (await within(settled, ERROR_WAIT_MS)) ?? fallback();
+}
+
+const ERROR_WAIT_MS = 5_000;
+
+/** `promise`'s value, or undefined after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The COPY's rows as postgres.js pushes them into its Node stream, one per CopyData message
+ * (connections without a tap). The stream's `push` is wrapped so rows go to the cutter and
+ * skip the stream's buffer, whose reads merge and split what was pushed; back-pressure is
+ * kept by answering false to postgres.js (which pauses the socket) while the queue is full,
+ * and resuming the socket as chunks are taken.
+ */
+async function* streamedRows(
+  connection: Queryable,
+  statement: string,
+  cutter: Cutter,
+  counter: CopyCounter,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const query = connection.unsafe(statement);
+  const readable = await query.readable() as unknown as Readable;
+  const queue = new ChunkQueue();
   let ended = false;
-  let failure: unknown;
   let discarding = false;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-  const emit = (chunk: Uint8Array, rows: number) => {
-    ready.push({ chunk, rows });
-    notify();
-  };
+  const add = (row: Uint8Array) => cutter.addRange(row, 0, row.length, queue.push);
   const end = () => {
     if (ended) return;
-    if (!discarding) cutter.finish(emit);
+    if (!discarding) cutter.finish(queue.push);
     ended = true;
-    notify();
+    queue.end();
   };
   const early = takeEarlyRows(readable);
   // A short COPY may have ended before the wrapper below exists: its 'end' tells.
@@ -231,33 +317,17 @@ async function* cutChunks(
       return push(null, encoding);
     }
     if (discarding) return true;
-    cutter.add(row, emit);
-    return ready.length < CHUNKS_AHEAD;
+    add(row);
+    return !queue.full;
   };
-  const onError = (error: unknown) => {
-    failure ??= error;
-    notify();
-  };
+  const onError = (error: unknown) => queue.fail(error);
   readable.once("error", onError);
   // Early rows go first; an early end (already queued as an event) comes after them.
-  for (const row of early) cutter.add(row, emit);
+  for (const row of early) add(row);
   let finished = false;
   try {
-    for (;;) {
-      if (failure !== undefined) throw failure;
-      const next = ready.shift();
-      if (next) {
-        // The consumer took one: let postgres.js read on if it had paused.
-        if (ready.length < CHUNKS_AHEAD) resumeSocket(readable);
-        counter.rows += next.rows;
-        counter.bytes += next.chunk.length;
-        signal?.throwIfAborted();
-        yield next.chunk;
-        continue;
-      }
-      if (ended) break;
-      await new Promise<void>((resolve) => wake = resolve);
-    }
+    // The consumer took one: let postgres.js read on if it had paused.
+    yield* queue.drain(counter, signal, () => resumeSocket(readable));
     finished = true;
     resumeSocket(readable);
   } finally {
@@ -265,7 +335,7 @@ async function* cutChunks(
     readable.off("end", end);
     if (!finished) {
       discarding = true;
-      ready.length = 0;
+      queue.clear();
       await abandon(query, readable);
     }
   }
@@ -304,17 +374,6 @@ function resumeSocket(readable: Readable): void {
   (readable as unknown as { _read?: (size: number) => void })._read?.(0);
 }
 
-function concat(pieces: Uint8Array[], total: number): Uint8Array {
-  if (pieces.length === 1) return pieces[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
-}
-
 /** Cancels a COPY still running and drains what the server already sent. */
 async function abandon(query: { cancel(): unknown }, readable: Readable) {
   if (readable.readableEnded || readable.destroyed) return;
@@ -329,11 +388,6 @@ async function abandon(query: { cancel(): unknown }, readable: Readable) {
   Promise.resolve(query.cancel()).catch(() => {
     // Nothing left to cancel.
   });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    drained,
-    new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_TIMEOUT_MS)),
-  ]);
-  clearTimeout(timer);
+  await within(drained, DRAIN_TIMEOUT_MS);
   resumeSocket(readable);
 }

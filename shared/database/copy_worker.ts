@@ -7,7 +7,8 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import postgres from "postgres";
+import type postgres from "postgres";
+import { engineSql } from "./connect.ts";
 import { openRepository } from "../repository/open.ts";
 import type { Repository } from "../repository/mod.ts";
 import type { CopyCounter } from "./copy_out.ts";
@@ -55,12 +56,7 @@ async function init(request: Extract<WorkerRequest, { type: "init" }>): Promise<
   );
   repository = opened.repository;
   closeTarget = () => opened.target.close();
-  sql = postgres(request.db, {
-    max: 1,
-    onnotice: () => {},
-    connect_timeout: 15,
-    connection: { application_name: "sauvegarde" },
-  });
+  sql = engineSql(request.db, { max: 1 });
   tx = await sql.reserve();
   await tx`begin isolation level repeatable read read only`;
   // Must come first in the transaction; takes no parameters (the name was checked).

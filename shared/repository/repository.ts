@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { BufferPool } from "./buffer_pool.ts";
 import type { EncodeBlobOptions } from "../codec/blob_format.ts";
 import { type BlobEncoder, type BlobJob, defaultEncoder } from "../codec/encoder.ts";
 import { type CompressionName, defaultCompression } from "../codec/compression.ts";
@@ -91,6 +92,11 @@ export interface WriteStreamOptions {
   concurrency?: number;
   /** Chunk sizes (defaults: 1 / 4 / 8 MiB). */
   chunking?: ChunkingOptions;
+  /**
+   * "chunked" sources whose pieces are views of this pool's buffers: each buffer goes back to
+   * it once its blob is encoded or found already stored.
+   */
+  recycle?: BufferPool;
   /** Cancels the write; blobs already stored stay (unreferenced until a manifest names them). */
   signal?: AbortSignal;
 }
@@ -396,8 +402,12 @@ export class Repository {
         signal.throwIfAborted();
         size += chunk.length;
         const at = index++;
-        // Chunks are fresh buffers nobody else holds: the encoder may take them.
-        const job = whole.begin(chunk, this.#encodeOptions(), { transfer: true });
+        // Chunks are fresh buffers nobody else holds (or views of the pool's): the encoder
+        // may take them.
+        const job = whole.begin(chunk, this.#encodeOptions(), {
+          transfer: true,
+          recycle: options.recycle,
+        });
         const task: Promise<void> = this.#putJob(job, { signal }).then(
           (result) => {
             blobs[at] = { id: result.id, size: result.size, storedSize: result.storedSize };

@@ -39,6 +39,7 @@ import {
   type StorageManifest,
 } from "./manifest.ts";
 import { WeightedLimiter } from "./limiter.ts";
+import { BodyBufferPool } from "./buffer_pool.ts";
 import { listSnapshotIds } from "./catalog.ts";
 import { compareWithDatabase, latestDatabaseBackupId, linkDatabaseRun } from "./pairing.ts";
 import type { BlobRef, SnapshotRepository } from "./repository_port.ts";
@@ -75,7 +76,7 @@ export interface SnapshotContext {
   options: { compression: string; encrypted: boolean; chunkSize?: number };
   /** Most objects transferred at once (default 32). */
   concurrency?: number;
-  /** Bytes of object data held in memory at once, roughly (default 128 MiB). */
+  /** Bytes of object data held in memory at once, roughly (default 64 MiB). */
   memoryBytes?: number;
   /** Entries per checkpointed segment (default 1000). */
   segmentSize?: number;
@@ -187,6 +188,7 @@ interface Task {
 
 const MIB = 1024 * 1024;
 const DEFAULT_CHUNK = 8 * MIB;
+const DEFAULT_MEMORY = 64 * MIB;
 
 /**
  * Runs one budgeted step of a snapshot run: continues from `checkpoint` until every target
@@ -474,8 +476,10 @@ async function snapshotBucket(
 ): Promise<{ complete: boolean; bytesRead: number }> {
   const counters = state.counters ??= zeroCounters();
   const chunk = ctx.options.chunkSize ?? DEFAULT_CHUNK;
-  const memory = ctx.memoryBytes ?? 128 * MIB;
+  const memory = ctx.memoryBytes ?? DEFAULT_MEMORY;
   const limiter = new WeightedLimiter({ count: ctx.concurrency ?? 32, weight: memory });
+  // Idle buffers kept for the next objects come on top of those in flight.
+  const pool = new BodyBufferPool({ largest: chunk, maxIdleBytes: memory / 2 });
   const segmentSize = ctx.segmentSize ?? 1000;
   const checkpointEvery = ctx.checkpointEveryMs ?? 15_000;
   const controller = new AbortController();
@@ -529,9 +533,11 @@ async function snapshotBucket(
   };
 
   // Weight of an object in flight, roughly the bytes held for it at once: a small object's
-  // body, its compressed form and the upload's copy; for a chunked one, the part being read
-  // and the one prefetched, the chunker's buffer and the chunk being stored.
-  const weightOf = (size: number) => size > chunk ? 4 * chunk : 3 * size + 16 * 1024;
+  // buffer and its encoded form (a copy when compressed; none when framed in place); for a
+  // chunked one, the part being stored and the one read meanwhile. Uploads send from these
+  // buffers without a copy (`s3_http.ts`).
+  const weightOf = (size: number) =>
+    size > chunk ? 2 * pool.capacityFor(chunk) : pool.capacityFor(size) + size;
 
   let complete = true;
   try {
@@ -555,7 +561,7 @@ async function snapshotBucket(
         break;
       }
       const task: Task = { listed, done: false, promise: Promise.resolve() };
-      task.promise = snapshotObject(ctx, pass, listed, signal)
+      task.promise = snapshotObject(ctx, { ...pass, pool }, listed, signal)
         .then((outcome) => {
           task.outcome = outcome;
           task.done = true;
@@ -595,6 +601,7 @@ async function snapshotObject(
     uncompressed?: SnapshotRepository;
     previous?: Map<string, ObjectEntry>;
     known: Map<string, number>;
+    pool: BodyBufferPool;
   },
   listed: ListedObject,
   signal: AbortSignal,
@@ -624,6 +631,7 @@ async function copyObject(
     repository: SnapshotRepository;
     uncompressed?: SnapshotRepository;
     known: Map<string, number>;
+    pool: BodyBufferPool;
   },
   listed: ListedObject,
   signal: AbortSignal,
@@ -632,6 +640,7 @@ async function copyObject(
     signal,
     sizeHint: listed.size,
     partSize: ctx.options.chunkSize ?? DEFAULT_CHUNK,
+    allocate: (length) => pass.pool.take(length),
   });
   let written;
   try {
@@ -641,6 +650,7 @@ async function copyObject(
       chunkSize: ctx.options.chunkSize ?? DEFAULT_CHUNK,
       signal,
       known: pass.known,
+      pool: pass.pool,
     });
   } catch (error) {
     await object.body.cancel().catch(() => {});
@@ -672,10 +682,12 @@ async function copyObject(
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /**
- * Stores an object's bytes: one blob, read into a buffer of its exact size, when it fits in a
- * chunk (most Storage objects: no chunker, no spare buffer), else one blob per chunk (see
+ * Stores an object's bytes: one blob, read into one buffer, when it fits in a chunk (most
+ * Storage objects: no chunker, no spare buffer), else one blob per chunk (see
  * {@link storeChunks}). Every blob is uploaded without asking first whether it is stored,
- * unless `known` says it is. Returns what the manifest records.
+ * unless `known` says it is. Each buffer goes back to the pool once its blob is stored (not
+ * after a failure: an upload that failed may still be sending from it). Returns what the
+ * manifest records.
  */
 async function storeObject(
   repositories: { repository: SnapshotRepository; uncompressed?: SnapshotRepository },
@@ -686,8 +698,10 @@ async function storeObject(
     chunkSize: number;
     signal: AbortSignal;
     known: Map<string, number>;
+    pool: BodyBufferPool;
   },
 ): Promise<StoredObject> {
+  const { pool } = options;
   const parts = body[Symbol.asyncIterator]();
   const first = await parts.next();
   const start: Uint8Array = first.done ? new Uint8Array() : first.value;
@@ -696,15 +710,21 @@ async function storeObject(
     ? repositories.uncompressed
     : repositories.repository;
   // The buffers are ours alone (read for this object): the encoder may take them.
-  const put = (bytes: Uint8Array) =>
-    repository.putBlob(bytes, {
+  const put = async (bytes: Uint8Array) => {
+    const blob = await repository.putBlob(bytes, {
       signal: options.signal,
       known: options.known,
       assumeAbsent: true,
       transfer: true,
     });
+    pool.give(bytes);
+    return blob;
+  };
   if (options.size > options.chunkSize) {
-    return await storeChunks(put, first.done ? undefined : start, parts, options.chunkSize);
+    return await storeChunks(put, first.done ? undefined : start, parts, {
+      chunkSize: options.chunkSize,
+      pool,
+    });
   }
   let bytes = start;
   if (!first.done) {
@@ -721,11 +741,12 @@ async function storeObject(
       }
     }
     if (pieces.length > 1) {
-      bytes = new Uint8Array(length);
+      bytes = pool.take(length);
       let at = 0;
       for (const piece of pieces) {
         bytes.set(piece, at);
         at += piece.length;
+        pool.give(piece);
       }
     }
   }
@@ -762,8 +783,9 @@ async function storeChunks(
   ) => Promise<{ id: string; size: number; storedSize: number; reused: boolean }>,
   first: Uint8Array | undefined,
   rest: AsyncIterator<Uint8Array>,
-  chunkSize: number,
+  options: { chunkSize: number; pool: BodyBufferPool },
 ): Promise<StoredObject> {
+  const { chunkSize, pool } = options;
   const whole = new StreamHash();
   const blobs: BlobRef[] = [];
   let size = 0;
@@ -781,7 +803,7 @@ async function storeChunks(
     size += piece.length;
     if (filled === 0 && piece.length === chunkSize) return await store(piece);
     for (let at = 0; at < piece.length;) {
-      buffer ??= new Uint8Array(chunkSize);
+      buffer ??= pool.take(chunkSize);
       const take = Math.min(chunkSize - filled, piece.length - at);
       buffer.set(piece.subarray(at, at + take), filled);
       filled += take;
@@ -793,6 +815,7 @@ async function storeChunks(
         await store(full);
       }
     }
+    pool.give(piece);
   };
   if (first) await take(first);
   for (;;) {
@@ -800,7 +823,7 @@ async function storeChunks(
     if (next.done) break;
     await take(next.value);
   }
-  if (filled > 0) await store(buffer!.slice(0, filled));
+  if (filled > 0) await store(buffer!.subarray(0, filled));
   return { blobs, size, sha256: whole.hex(), uploadedSize };
 }
 

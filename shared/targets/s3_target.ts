@@ -461,6 +461,7 @@ export class S3Target implements StorageTarget {
   }
 
   async close(): Promise<void> {
+    await this.#http?.close();
     if (!this.#sdk) return;
     const { client } = await this.#sdk.catch(() => ({ client: undefined }));
     if (this.#ownsClient) client?.destroy();

@@ -1,0 +1,40 @@
+/**
+ * Chunk buffers used again instead of allocated per chunk.
+ *
+ * A backup cuts a gigabyte of rows into a few hundred multi-megabyte buffers. Fresh ones cost
+ * page faults on first touch and sit in memory as garbage until V8 collects them; a buffer
+ * that comes back once its chunk is encoded (from the encoder thread, see `codec/encoder.ts`)
+ * is already resident and makes no garbage.
+ *
+ * @module
+ */
+
+/** Buffers of one size, at most `keep` of them waiting. */
+export class BufferPool {
+  readonly size: number;
+  readonly #keep: number;
+  readonly #free: ArrayBuffer[] = [];
+
+  constructor(size: number, keep = 8) {
+    this.size = size;
+    this.#keep = keep;
+  }
+
+  /** A buffer of `size` bytes (contents unspecified). */
+  take(): Uint8Array<ArrayBuffer> {
+    const buffer = this.#free.pop();
+    return buffer ? new Uint8Array(buffer) : new Uint8Array(this.size);
+  }
+
+  /** Gives a buffer back; ignored if it is of another size, detached, or the pool is full. */
+  give(buffer: ArrayBufferLike): void {
+    if (!(buffer instanceof ArrayBuffer) || buffer.detached) return;
+    if (buffer.byteLength !== this.size || buffer.resizable) return;
+    if (this.#free.length < this.#keep) this.#free.push(buffer);
+  }
+
+  /** How many buffers wait to be taken. */
+  get waiting(): number {
+    return this.#free.length;
+  }
+}
