@@ -7,7 +7,7 @@
  * Every blob is verified before the destination is touched; a non-empty destination is first
  * backed up into the same repository (unless `--no-safety-backup`). Tables that already hold
  * rows are refused unless `--truncate`. With `--json` the last stdout line is
- * `{"backupId","tables","rows","bytes","seconds","safetyBackupId","skippedTables","warnings"}`.
+ * `{"backupId","tables","rows","bytes","seconds","safetyBackupId","skippedTables","warnings","foreignKeys"}`.
  *
  * @module
  */
@@ -118,6 +118,7 @@ export async function run(args: string[]): Promise<number> {
         safetyBackupId: result.safetyBackupId,
         skippedTables: result.skippedTables,
         warnings: result.warnings,
+        foreignKeys: result.foreignKeys,
       }));
     } else {
       if (result.safetyBackupId) {
@@ -127,6 +128,11 @@ export async function run(args: string[]): Promise<number> {
         `Restored backup ${result.backupId}: ${result.tables} tables, ${result.rows} rows, ` +
           `${formatBytes(result.bytes)} in ${result.seconds} s`,
       );
+      if (result.foreignKeys === "trusted") {
+        console.log(
+          "Foreign keys were added before loading: the backup is one snapshot in which they held",
+        );
+      }
     }
     return 0;
   } finally {

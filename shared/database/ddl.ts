@@ -175,6 +175,71 @@ export function planTableBuilds(group: BuildGroup): TableBuildPlan {
   return { concurrent, then: [...attach, ...rest] };
 }
 
+const REFERENCES = new RegExp(String.raw`\sREFERENCES\s+${QUALIFIED}\s*\(`, "i");
+const KEY_BUILD =
+  /^(?:ALTER TABLE ONLY .*\n\s+ADD CONSTRAINT .* (?:PRIMARY KEY|UNIQUE) |CREATE UNIQUE INDEX )/;
+
+/** Foreign keys added before the rows are loaded (see {@link planEarlyForeignKeys}). */
+export interface EarlyForeignKeys {
+  /** Key builds of the referenced tables, then the foreign keys: applied in order, first. */
+  first: ManifestStatement[];
+  /** The other builds, as {@link splitPostData} grouped them. */
+  builds: BuildGroup[];
+  /** The rest of post-data, without the foreign keys. */
+  rest: ManifestStatement[];
+}
+
+/**
+ * Plans foreign keys to be added while their tables are still empty, so PostgreSQL checks no
+ * row. Adding one on a full table re-reads the whole table against the referenced key, on one
+ * core, while holding a lock that keeps every other foreign key of that table waiting: on a
+ * large table that is often the last and longest step of a restore. The rows then load with
+ * triggers off (`session_replication_role = replica`, which the caller must have made sure of),
+ * so they are not checked either: only for rows known to satisfy the keys, those of a backup
+ * read in one snapshot of a database where the keys held.
+ *
+ * The referenced tables' primary keys and unique constraints and indexes (one of which every
+ * foreign key needs) are built first, on the empty tables, and maintained while loading.
+ * Answers undefined, leaving everything as it was, when there are no foreign keys or one of
+ * them involves a table that is not plain (partitioned tables and partitions attach their
+ * indexes in an order of their own) or cannot be read.
+ */
+export function planEarlyForeignKeys(
+  post: { builds: readonly BuildGroup[]; rest: readonly ManifestStatement[] },
+  plainTables: ReadonlySet<string>,
+): EarlyForeignKeys | undefined {
+  const foreignKeys = post.rest.filter((statement) => statement.kind === "FK CONSTRAINT");
+  if (foreignKeys.length === 0) return undefined;
+  const referenced = new Set<string>();
+  for (const statement of foreignKeys) {
+    const table = alteredTable(statement);
+    const target = REFERENCES.exec(statement.sql)?.[1];
+    if (table === undefined || target === undefined) return undefined;
+    const [from, to] = [unquoteQualified(table), unquoteQualified(target)];
+    if (!plainTables.has(from) || !plainTables.has(to)) return undefined;
+    referenced.add(to);
+  }
+  const keys: ManifestStatement[] = [];
+  const builds: BuildGroup[] = [];
+  for (const group of post.builds) {
+    if (!referenced.has(group.table)) {
+      builds.push(group);
+      continue;
+    }
+    const others = group.statements.filter((statement) => {
+      const key = KEY_BUILD.test(statement.sql);
+      if (key) keys.push(statement);
+      return !key;
+    });
+    if (others.length) builds.push({ table: group.table, statements: others });
+  }
+  return {
+    first: [...keys, ...foreignKeys],
+    builds,
+    rest: post.rest.filter((statement) => statement.kind !== "FK CONSTRAINT"),
+  };
+}
+
 /** Applies one table's builds in order. */
 export async function applyBuildGroup(
   connection: postgres.ReservedSql,

@@ -16,6 +16,13 @@
  * 6. Post-data DDL: index and constraint builds in parallel, then the rest (foreign keys,
  *    triggers, policies, grants, sequence values).
  *
+ * A full restore of a backup read in one snapshot, loading with triggers off, adds the foreign
+ * keys before step 5 instead, on the empty tables (after the referenced keys): the rows held
+ * the keys in the source's snapshot, so they are not checked again row by row, which on a large
+ * table is the longest step of a restore (see `planEarlyForeignKeys`). A backup assembled from
+ * several snapshots (budgeted Edge steps) may hold rows that break a key, and is checked as
+ * usual: the restore then fails on the key, naming it, rather than leave it broken.
+ *
  * Modes: everything (into an empty database, or a Supabase project whose platform schemas
  * exist: their tables get data only, and a platform table the destination lacks is skipped
  * with a warning); `schemaOnly`; `dataOnly` (into existing tables, sequences set); `tables`
@@ -36,6 +43,7 @@ import {
   applyPostDataRest,
   applyRestoreSettings,
   type BuildGroup,
+  planEarlyForeignKeys,
   planTableBuilds,
   splitPostData,
 } from "./ddl.ts";
@@ -97,6 +105,12 @@ export interface RestoreResult {
   warnings: string[];
   /** The safety backup taken of the destination first, if any. */
   safetyBackupId: string | null;
+  /**
+   * How the foreign keys came back: "checked", added after loading, every row checked by the
+   * server; "trusted", added to the empty tables of a one-snapshot backup, rows not checked
+   * again (see the module's notes); "none", the restore added none.
+   */
+  foreignKeys: "checked" | "trusted" | "none";
 }
 
 /** A restore was refused or failed; `applied` says whether the destination was changed. */
@@ -203,7 +217,19 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
         await applyInTransaction(reserved[0], statements.pre, warn);
         applied = true;
       }
-      const { builds, rest } = splitPostData(statements.post);
+      let { builds, rest } = splitPostData(statements.post);
+      let foreignKeys: RestoreResult["foreignKeys"] =
+        rest.some((statement) => statement.kind === "FK CONSTRAINT") ? "checked" : "none";
+      // A full restore of a one-snapshot backup adds its foreign keys to the empty tables.
+      if (mode === "full" && manifest.snapshots === 1 && await triggersOff(reserved)) {
+        const early = planEarlyForeignKeys({ builds, rest }, await plainTables(reserved[0]));
+        if (early) {
+          applied = true;
+          await applyInTransaction(reserved[0], early.first, warn);
+          ({ builds, rest } = early);
+          foreignKeys = "trusted";
+        }
+      }
       const tableBytes = new Map(load.map((table) => [tableLabel(table), table.bytes]));
       if (load.length || builds.length) applied = true;
       progress(load.length ? "data" : "post-data", { tablesTotal: load.length });
@@ -240,6 +266,7 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
         skippedTables: skipped,
         warnings,
         safetyBackupId,
+        foreignKeys,
       };
     } finally {
       for (const one of reserved) one.release();
@@ -547,6 +574,16 @@ async function loadAndBuild(
   options.signal?.removeEventListener("abort", onAbort);
   if (failure !== undefined) throw failure;
   return { rows, bytes };
+}
+
+/** Whether every connection loads with triggers off (the role may not be allowed to). */
+async function triggersOff(connections: readonly postgres.ReservedSql[]): Promise<boolean> {
+  for (const connection of connections) {
+    const [{ role }] = await connection<{ role: string }[]>`
+      select pg_catalog.current_setting('session_replication_role') as role`;
+    if (role !== "replica") return false;
+  }
+  return true;
 }
 
 /** Plain (not partitioned, not partition) tables of the destination, as `schema.name`. */
