@@ -20,9 +20,9 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { PG_BIN, startPostgres } from "../stack/postgres.ts";
+import { cliCommand } from "./cli_command.ts";
 
 const MB = 1_000_000;
-const ROOT = new URL("../", import.meta.url).pathname;
 
 interface Measure {
   name: string;
@@ -149,7 +149,7 @@ async function main() {
     );
 
     const env = { SAUVEGARDE_COMPRESSION: "zstd", NO_COLOR: "1" };
-    const deno = [Deno.execPath(), "run", "-A", `${ROOT}cli/main.ts`];
+    const deno = await cliCommand();
     const runs = Math.max(1, Number(Deno.env.get("BENCH_RUNS") ?? "3"));
     const best = new Map<string, Measure>();
     const keep = (measure: Measure) => {
@@ -177,19 +177,19 @@ async function main() {
       );
       summary = JSON.parse(ours.stdout.trim().split("\n").at(-1)!);
       ours.storedBytes = await pathBytes(repo);
-      const inlineRepo = `${work}/repo-inline`;
+      const threadRepo = `${work}/repo-thread`;
       keep(
-        await timed("sauvegarde backup, no encoder thread", [
+        await timed("sauvegarde backup, one encoder thread", [
           ...deno,
           "backup",
           "--db",
           source,
           "--to",
-          `file://${inlineRepo}`,
+          `file://${threadRepo}`,
           "--json",
-        ], { ...env, SAUVEGARDE_ENCODE_THREADS: "0" }),
-      ).storedBytes = await pathBytes(inlineRepo);
-      await Deno.remove(inlineRepo, { recursive: true });
+        ], { ...env, SAUVEGARDE_ENCODE_THREADS: "1" }),
+      ).storedBytes = await pathBytes(threadRepo);
+      await Deno.remove(threadRepo, { recursive: true });
       const workersRepo = `${work}/repo-workers`;
       keep(
         await timed("sauvegarde backup --workers", [
@@ -269,9 +269,9 @@ async function main() {
       console.error(`Round ${round} of ${runs} done`);
     }
     const rawBytes = summary.bytes;
-    const [ours, oursInline, oursWorkers, fc, fc1, plainZstd, fd, ourRestore, pgRestore] = [
+    const [ours, oursThread, oursWorkers, fc, fc1, plainZstd, fd, ourRestore, pgRestore] = [
       "sauvegarde backup (zstd)",
-      "sauvegarde backup, no encoder thread",
+      "sauvegarde backup, one encoder thread",
       "sauvegarde backup --workers",
       "pg_dump -Fc",
       "pg_dump -Fc -Z1",
@@ -297,7 +297,7 @@ async function main() {
     if (a !== b || a !== c) throw new Error(`Restored databases differ: ${a} / ${b} / ${c}`);
 
     const gb = rawBytes / 1e9;
-    const rows = [ours, oursInline, oursWorkers, fc, fc1, plainZstd, fd, ourRestore, pgRestore];
+    const rows = [ours, oursThread, oursWorkers, fc, fc1, plainZstd, fd, ourRestore, pgRestore];
     const table = [
       `Shop database: ${summary.tables} tables, ${summary.rows.toLocaleString("en")} rows, ` +
       `${(rawBytes / MB).toFixed(0)} MB of COPY text (BENCH_DB_MB=${megabytes}); ` +
@@ -318,8 +318,8 @@ async function main() {
       `| backup / pg_dump -Fc | ${ratio(ours.seconds, fc.seconds)} | ≤ 0.5 |`,
       `| backup / pg_dump -Fc -Z1 | ${ratio(ours.seconds, fc1.seconds)} | |`,
       `| backup / pg_dump \\| zstd -1 | ${ratio(ours.seconds, plainZstd.seconds)} | ≤ 1.2 |`,
-      `| backup, no encoder thread / pg_dump \\| zstd -1 | ${
-        ratio(oursInline.seconds, plainZstd.seconds)
+      `| backup, one encoder thread / pg_dump \\| zstd -1 | ${
+        ratio(oursThread.seconds, plainZstd.seconds)
       } | |`,
       `| backup --workers / pg_dump \\| zstd -1 | ${
         ratio(oursWorkers.seconds, plainZstd.seconds)

@@ -21,6 +21,7 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { parseArgs } from "node:util";
 import { type S3Server, startS3Server } from "../stack/s3_server.ts";
+import { cliCommand } from "./cli_command.ts";
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -218,13 +219,13 @@ async function main(): Promise<void> {
     forcePathStyle: true,
     credentials: { accessKeyId: source.accessKeyId, secretAccessKey: source.secretAccessKey },
   });
-  const cli = new URL("../cli/main.ts", import.meta.url).pathname;
+  const [deno, ...cli] = await cliCommand();
   const targetUrl = (prefix: string) =>
     `s3://backups/${prefix}?endpoint=${encodeURIComponent(target.endpoint)}`;
   const ours = (prefix = "sauvegarde") =>
     measure(
-      Deno.execPath(),
-      ["run", "-A", cli, "snapshot", "--to", targetUrl(prefix), "--json"],
+      deno,
+      [...cli, "snapshot", "--to", targetUrl(prefix), "--json"],
       ourEnv(source, target),
     );
   const rclone = (bucket = "rclone-media") =>

@@ -416,8 +416,13 @@ export function defaultEncoder(): BlobEncoder {
   return shared;
 }
 
-/** Encoder threads worth using here: one per core beyond the first, at most 3. */
+/**
+ * Encoder threads worth using here: one per core beyond the second, at most 3. With two cores
+ * or fewer, none: since COPY rows are taken off the wire without per-row objects, the main
+ * thread has time to encode, and a backup of the 1 GB bench database took as long inline as
+ * with a thread while the thread's isolate and its buffers in flight cost 40–55 MB more (bench/README).
+ */
 export function autoEncodeThreads(): number {
   const cores = typeof navigator === "object" ? navigator.hardwareConcurrency ?? 1 : 1;
-  return Math.max(1, Math.min(3, cores - 1));
+  return Math.max(0, Math.min(3, cores - 2));
 }

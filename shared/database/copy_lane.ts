@@ -74,7 +74,7 @@ function chunkPool(chunking: ChunkingOptions): BufferPool {
 }
 
 /** Enough for the chunks a copy has in flight at once (cut, queued, being encoded). */
-const CHUNK_BUFFERS_KEPT = 6;
+const CHUNK_BUFFERS_KEPT = 4;
 
 /** A lane in this thread, over one of the snapshot's connections. */
 export function threadLane(

@@ -134,8 +134,12 @@ interface Cutter {
 
 type Emit = (chunk: Uint8Array, rows: number) => void;
 
-/** Chunks a COPY yields at most waiting in memory before the socket is paused. */
-const CHUNKS_AHEAD = 2;
+/**
+ * Chunks a COPY yields at most waiting in memory before the socket is paused. One is enough to
+ * keep the connection busy while the consumer encodes the previous one (measured: no slower
+ * than two, and 4 MiB less per table in flight).
+ */
+const CHUNKS_AHEAD = 1;
 
 /** Finished chunks waiting for the consumer, and how the COPY ended. */
 class ChunkQueue {
