@@ -218,8 +218,8 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
         applied = true;
       }
       let { builds, rest } = splitPostData(statements.post);
-      let foreignKeys: RestoreResult["foreignKeys"] =
-        rest.some((statement) => statement.kind === "FK CONSTRAINT") ? "checked" : "none";
+      const hasForeignKeys = rest.some((statement) => statement.kind === "FK CONSTRAINT");
+      let foreignKeys: RestoreResult["foreignKeys"] = hasForeignKeys ? "checked" : "none";
       // A full restore of a one-snapshot backup adds its foreign keys to the empty tables.
       if (mode === "full" && manifest.snapshots === 1 && await triggersOff(reserved)) {
         const early = planEarlyForeignKeys({ builds, rest }, await plainTables(reserved[0]));
