@@ -61,6 +61,15 @@ export const TABLE_CHUNKING: Readonly<Required<ChunkingOptions>> = Object.freeze
   maxSize: 4 * 1024 * 1024,
 });
 
+/**
+ * Blobs a table has in flight while it copies: one on a local disk, where a write is done before
+ * the next blob is cut (measured: no slower than two, and 8 MiB less for two tables in flight);
+ * two on an object store, to hide each upload's round trips.
+ */
+export function defaultWriteConcurrency(repository: Repository): number {
+  return repository.target.kind === "file" ? 1 : 2;
+}
+
 /** A table still to copy. */
 export interface PendingTable {
   schema: string;
@@ -386,7 +395,7 @@ export async function copyPendingTables(
     const lanes = options.lanes ??
       snapshot.connections.map((connection) =>
         threadLane(connection, repository, {
-          writeConcurrency: options.writeConcurrency ?? 2,
+          writeConcurrency: options.writeConcurrency ?? defaultWriteConcurrency(repository),
           chunking: options.chunking ?? TABLE_CHUNKING,
         })
       );
