@@ -149,7 +149,14 @@ Deno.test("a connection closed midway ends a capture as lost and refuses new one
   tap.closed();
   const end: CaptureEnd = await capture.done;
   assert.equal(end, "lost");
-  assert.throws(() => tap.capture({ row: () => {} }, () => false), /connection is closed/);
+  assert.throws(
+    () => tap.capture({ row: () => {} }, () => false),
+    (error: Error & { code?: string }) => {
+      assert.match(error.message, /connection is closed/);
+      assert.equal(error.code, "CONNECTION_CLOSED", "named as a lost connection by callers");
+      return true;
+    },
+  );
 });
 
 Deno.test("one capture at a time per connection", () => {

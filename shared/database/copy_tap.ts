@@ -92,7 +92,12 @@ export class CopyTap {
    */
   capture(sink: RowSink, isFull: () => boolean): CopyCapture {
     if (this.#capture) throw new Error("This connection is already copying a table");
-    if (this.#closed) throw new Error("The database connection is closed");
+    if (this.#closed) {
+      // Coded as postgres.js codes a closed connection, so callers name it the same way.
+      throw Object.assign(new Error("The database connection is closed"), {
+        code: "CONNECTION_CLOSED",
+      });
+    }
     let settle!: (end: CaptureEnd) => void;
     const done = new Promise<CaptureEnd>((resolve) => settle = resolve);
     const open: OpenCapture = { sink, isFull, discarding: false, settle };
