@@ -38,6 +38,11 @@ export interface EncodedBlob {
   stored: Uint8Array;
   /** SHA-256 of `stored`, lowercase hex. */
   sha256: string;
+  /**
+   * `stored` lives in the plaintext's own buffer (framed in place): it is not the encoder's to
+   * release. Otherwise `stored` is a fresh buffer the caller owns.
+   */
+  inPlaintext?: boolean;
 }
 
 /** One blob between {@link BlobEncoder.begin} and its encoding or drop. */

@@ -26,11 +26,16 @@ export class BufferPool {
     return buffer ? new Uint8Array(buffer) : new Uint8Array(this.size);
   }
 
-  /** Gives a buffer back; ignored if it is of another size, detached, or the pool is full. */
+  /**
+   * Gives a buffer back (the caller is done with it); ignored if it is of another size or
+   * detached, released at once if the pool is full.
+   */
   give(buffer: ArrayBufferLike): void {
     if (!(buffer instanceof ArrayBuffer) || buffer.detached) return;
     if (buffer.byteLength !== this.size || buffer.resizable) return;
     if (this.#free.length < this.#keep) this.#free.push(buffer);
+    // Not kept: its memory goes back now rather than at V8's next old-generation collection.
+    else buffer.transfer(0);
   }
 
   /** How many buffers wait to be taken. */

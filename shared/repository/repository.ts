@@ -21,6 +21,7 @@ import { KeyError, type Keyring } from "../codec/encryption.ts";
 import { IntegrityError, NotFoundError, type StorageTarget } from "../targets/target.ts";
 import { type ByteSource, type ChunkingOptions, splitBytes, splitRows } from "./chunker.ts";
 import { isSha256Hex, sha256Hex } from "./digest.ts";
+import { releaseBuffer } from "../codec/encoder_protocol.ts";
 import {
   acquireLock,
   type AcquireLockOptions,
@@ -246,11 +247,14 @@ export class Repository {
       }
     }
     signal?.throwIfAborted();
-    const { stored, sha256 } = await job.encode();
+    const { stored, sha256, inPlaintext } = await job.encode();
     signal?.throwIfAborted();
     await this.#target.save(key, stored, { size: stored.length, sha256, signal });
     known?.set(id, stored.length);
-    return { id, size: job.size, storedSize: stored.length, reused: false };
+    const storedSize = stored.length;
+    // Saved: the encoded copy (ours alone unless framed in the plaintext) is done with.
+    if (!inPlaintext) releaseBuffer(stored);
+    return { id, size: job.size, storedSize, reused: false };
   }
 
   /**

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { releaseBuffer } from "../codec/encoder_protocol.ts";
+
 /** Free bytes before the body in every pooled buffer: room for a blob header. */
 export const HEADROOM = 32;
 
@@ -62,17 +64,22 @@ export class BodyBufferPool {
   }
 
   /**
-   * Takes a view's buffer back, for another body. The caller must be done with every view of
-   * it. A buffer not of the pool's sizes or layout (or moved to another thread) is left alone.
+   * Takes a view's buffer back, for another body, or releases its memory when enough buffers
+   * wait. The caller must be done with every view of it. A buffer not of the pool's sizes or
+   * layout (or moved to another thread) is left alone.
    */
   give(view: Uint8Array): void {
     const buffer = view.buffer;
     if (!(buffer instanceof ArrayBuffer) || view.byteOffset !== HEADROOM) return;
     const capacity = buffer.byteLength;
     if (capacity === 0 || this.capacityFor(capacity - HEADROOM) !== capacity) return;
-    if (this.#idleBytes + capacity > this.#maxIdleBytes) return;
     const idle = this.#idle.get(capacity) ?? [];
     if (idle.includes(buffer)) return;
+    if (this.#idleBytes + capacity > this.#maxIdleBytes) {
+      // Not kept: its memory goes back now rather than at V8's next old-generation collection.
+      releaseBuffer(new Uint8Array(buffer));
+      return;
+    }
     idle.push(buffer);
     this.#idle.set(capacity, idle);
     this.#idleBytes += capacity;

@@ -62,6 +62,8 @@ export interface LoadOptions {
  *   is refused with a {@link TargetError}.
  * - A save cancelled through its signal rejects with the signal's reason (an "AbortError"); a
  *   save whose source stream errors rejects with that error.
+ * - A save keeps no reference to a `Uint8Array` body once it has resolved: the caller may reuse
+ *   the buffer, or release its memory, at once.
  */
 export interface StorageTarget {
   /** Kind of store, for reports and the 3-2-1 check. */
