@@ -17,6 +17,8 @@ import { BufferPool } from "../shared/repository/buffer_pool.ts";
 import { RowCutter, splitRows } from "../shared/repository/chunker.ts";
 import { BodyBufferPool, HEADROOM } from "../shared/storage/buffer_pool.ts";
 import { inPlaceEncoder } from "../shared/storage/in_place_encoder.ts";
+import { Repository } from "../shared/repository/repository.ts";
+import { MemoryTarget } from "./support/memory_target.ts";
 
 function randomBytes(length: number): Uint8Array {
   const out = new Uint8Array(length);
@@ -150,4 +152,52 @@ Deno.test("chunk buffers recycled through the encoder come back once encoded or 
   } finally {
     threads.close();
   }
+});
+
+Deno.test("a saved encoded copy is released at once, a blob framed in a pooled buffer is not", async () => {
+  const bodies: Uint8Array[] = [];
+  const target = new MemoryTarget();
+  const save = target.save.bind(target);
+  target.save = (key, body, options) => {
+    if (body instanceof Uint8Array) bodies.push(body);
+    return save(key, body, options);
+  };
+  const pool = new BodyBufferPool({ largest: 1 << 20, maxIdleBytes: 1 << 22 });
+  // Compressed: the encoder's fresh copy is released once the target has it.
+  const text = new TextEncoder().encode("order line ".repeat(5000));
+  const zstd = new Repository(target, { compression: "zstd", encoder: inPlaceEncoder });
+  const compressed = await zstd.putBlob(text, { assumeAbsent: true });
+  assert.equal(bodies.length, 1);
+  assert.equal((bodies[0].buffer as ArrayBuffer).detached, true, "the encoded copy was released");
+  assert.equal(text.length, 55000, "the caller's plaintext is untouched");
+  assert.deepEqual(await zstd.loadBlob(compressed.id), text, "the target kept its own bytes");
+  // Framed in place: the stored bytes are the pooled buffer, which goes back to its pool whole.
+  const plain = new Repository(target, { compression: "none", encoder: inPlaceEncoder });
+  const body = pool.take(70_000);
+  body.set(randomBytes(70_000));
+  const expected = body.slice();
+  const framed = await plain.putBlob(body, { assumeAbsent: true, transfer: true });
+  assert.equal(bodies[1].buffer, body.buffer, "sent from the body's own buffer");
+  assert.equal((body.buffer as ArrayBuffer).detached, false, "not released: the pool owns it");
+  pool.give(body);
+  assert.equal(pool.take(70_000).buffer, body.buffer, "and the pool reuses it");
+  assert.deepEqual(await plain.loadBlob(framed.id), expected);
+});
+
+Deno.test("a pool that is full releases what it is given instead of keeping it", () => {
+  const chunks = new BufferPool(1024, 1);
+  chunks.give(new ArrayBuffer(1024));
+  const extra = new ArrayBuffer(1024);
+  chunks.give(extra);
+  assert.equal(extra.detached, true);
+  const bodies = new BodyBufferPool({ largest: 1 << 16, maxIdleBytes: 16 * 1024 }); // one small buffer
+  const kept = bodies.take(100);
+  const dropped = bodies.take(100);
+  bodies.give(kept);
+  bodies.give(dropped);
+  assert.equal((kept.buffer as ArrayBuffer).detached, false);
+  assert.equal((dropped.buffer as ArrayBuffer).detached, true, "over the idle bound: released");
+  const foreign = new Uint8Array(100);
+  bodies.give(foreign);
+  assert.equal((foreign.buffer as ArrayBuffer).detached, false, "not the pool's: left alone");
 });
