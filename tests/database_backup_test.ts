@@ -5,13 +5,10 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import type { Config } from "../shared/config.ts";
 import { backupDatabase } from "../shared/database/backup.ts";
-import { createDatabaseStep } from "../shared/database/run_step.ts";
-import { Budget } from "../shared/jobs/budget.ts";
-import type { ClaimedRun } from "../shared/runs/mod.ts";
 import { listDatabaseBackupIds, loadDatabaseManifest } from "../shared/database/manifest.ts";
 import { restoreDatabase, RestoreError } from "../shared/database/restore.ts";
+import { runDatabaseSteps } from "./support/database_steps.ts";
 import { Repository } from "../shared/repository/mod.ts";
 import { FileTarget } from "../shared/targets/file_target.ts";
 import { PG_BIN, type PostgresCluster, startPostgres } from "../stack/postgres.ts";
@@ -334,41 +331,23 @@ Deno.test("a Supabase backup restores platform tables as data only into a fresh 
 
 Deno.test("a backup run in budgeted steps resumes from its checkpoint and restores whole", async () => {
   await withStack(async ({ source, dir, repository, empty }) => {
-    const step = createDatabaseStep({
-      config: {
-        databaseUrl: source,
-        targets: { local: `file://${dir}` },
-        compression: "zstd",
-        s3: {},
-      } as unknown as Config,
-    });
-    let checkpoint: Record<string, unknown> = {};
     const saved: Record<string, unknown>[] = [];
-    let steps = 0;
-    let result;
-    do {
-      assert.ok(++steps < 50, "the run finishes");
-      const run = {
-        id: "run-1",
-        kind: "database",
-        targets: [],
-        details: {},
-        checkpoint,
-      } as unknown as ClaimedRun;
-      result = await step(run, {
-        // One table's worth of bytes per step: every step stops after its first table.
-        budget: new Budget({ bytes: 1 }),
-        signal: new AbortController().signal,
-        saveCheckpoint: (value) => {
-          saved.push(JSON.parse(JSON.stringify(value)));
-          return Promise.resolve();
-        },
-      });
-      checkpoint = JSON.parse(JSON.stringify(result.checkpoint));
-      if (!result.done) {
-        assert.deepEqual(await listDatabaseBackupIds(repository), [], "no manifest before the end");
-      }
-    } while (!result.done);
+    const { result, steps } = await runDatabaseSteps({
+      databaseUrl: source,
+      dir,
+      // One table's worth of bytes per step: every step stops after its first table.
+      limits: { bytes: 1 },
+      onSave: (value) => saved.push(JSON.parse(JSON.stringify(value))),
+      afterStep: async (result) => {
+        if (!result.done) {
+          assert.deepEqual(
+            await listDatabaseBackupIds(repository),
+            [],
+            "no manifest before the end",
+          );
+        }
+      },
+    });
     assert.ok(steps > 3, `the run took several steps (${steps})`);
     assert.ok(saved.length >= steps);
     const manifest = await loadDatabaseManifest(repository, result.backupId!);

@@ -27,7 +27,7 @@ import {
   slicesDigest,
 } from "../shared/database/manifest.ts";
 import { restoreDatabase } from "../shared/database/restore.ts";
-import { createDatabaseStep, sliceBytesFor } from "../shared/database/run_step.ts";
+import { sliceBytesFor } from "../shared/database/run_step.ts";
 import { sliceSpacing } from "../shared/database/slices.ts";
 import { prepareSession } from "../shared/database/session.ts";
 import { openSnapshot } from "../shared/database/snapshot.ts";
@@ -35,12 +35,11 @@ import { settleBackground } from "../shared/jobs/background.ts";
 import { Budget } from "../shared/jobs/budget.ts";
 import { executeUntilDone, PLAN_BUDGETS } from "../shared/jobs/mod.ts";
 import "../shared/jobs/steps.ts";
-import type { Config } from "../shared/config.ts";
 import { Repository } from "../shared/repository/mod.ts";
+import { runDatabaseSteps } from "./support/database_steps.ts";
 import { openRepository } from "../shared/repository/open.ts";
 import { runRestoreTest } from "../shared/restore_test/mod.ts";
 import { checksumTable, compareTable } from "../shared/restore_test/table_checksum.ts";
-import type { ClaimedRun } from "../shared/runs/mod.ts";
 import { FileTarget } from "../shared/targets/file_target.ts";
 import { startLocalStack } from "../stack/local_stack.ts";
 import { pauseContinueTick, untilClaimable } from "./support/stale_run.ts";
@@ -158,37 +157,14 @@ async function contents(url: string): Promise<Record<string, string[]>> {
 
 /** Runs the database step until done, each step with the given budget; returns the steps. */
 async function runSteps(source: Source, limits: ConstructorParameters<typeof Budget>[0]) {
-  const step = createDatabaseStep({
-    config: {
-      databaseUrl: source.url,
-      targets: { local: `file://${source.dir}` },
-      compression: "zstd",
-      s3: {},
-    } as unknown as Config,
-  });
-  let checkpoint: Record<string, unknown> = {};
-  let steps = 0;
   let saves = 0;
-  let result;
-  do {
-    assert.ok(++steps < 400, "the run finishes");
-    const run = {
-      id: "run-1",
-      kind: "database",
-      targets: [],
-      details: {},
-      checkpoint,
-    } as unknown as ClaimedRun;
-    result = await step(run, {
-      budget: new Budget(limits),
-      signal: new AbortController().signal,
-      saveCheckpoint: () => {
-        saves++;
-        return Promise.resolve();
-      },
-    });
-    checkpoint = JSON.parse(JSON.stringify(result.checkpoint));
-  } while (!result.done);
+  const { result, steps } = await runDatabaseSteps({
+    databaseUrl: source.url,
+    dir: source.dir,
+    limits,
+    maxSteps: 400,
+    onSave: () => saves++,
+  });
   const manifest = await loadDatabaseManifest(source.repository, result.backupId!);
   return { manifest, steps, saves };
 }

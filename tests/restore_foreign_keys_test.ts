@@ -7,15 +7,12 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import type { Config } from "../shared/config.ts";
 import { backupDatabase } from "../shared/database/backup.ts";
 import { planEarlyForeignKeys, splitPostData } from "../shared/database/ddl.ts";
 import { loadDatabaseManifest, type ManifestStatement } from "../shared/database/manifest.ts";
 import { restoreDatabase, RestoreError } from "../shared/database/restore.ts";
-import { createDatabaseStep } from "../shared/database/run_step.ts";
-import { Budget } from "../shared/jobs/budget.ts";
+import { runDatabaseSteps } from "./support/database_steps.ts";
 import { Repository } from "../shared/repository/mod.ts";
-import type { ClaimedRun } from "../shared/runs/mod.ts";
 import { FileTarget } from "../shared/targets/file_target.ts";
 import { PG_BIN, startPostgres } from "../stack/postgres.ts";
 
@@ -111,44 +108,25 @@ Deno.test("a one-snapshot backup restores its foreign keys before the rows, vali
 
 Deno.test("a backup read in several snapshots has its foreign keys checked, and fails on a broken one", async () => {
   await withSource(async ({ source, dir, repository, empty }) => {
-    const step = createDatabaseStep({
-      config: {
-        databaseUrl: source,
-        targets: { local: `file://${dir}` },
-        compression: "zstd",
-        s3: {},
-      } as unknown as Config,
-    });
     const sql = postgres(source, { max: 1, onnotice: () => {} });
-    let checkpoint: Record<string, unknown> = {};
     let result;
-    let steps = 0;
     try {
-      do {
-        assert.ok(++steps < 50, "the run finishes");
-        const run = {
-          id: "run-fk",
-          kind: "database",
-          targets: [],
-          details: {},
-          checkpoint,
-        } as unknown as ClaimedRun;
-        result = await step(run, {
-          budget: new Budget({ bytes: 1 }), // one table per step
-          signal: new AbortController().signal,
-          saveCheckpoint: () => Promise.resolve(),
-        });
-        checkpoint = JSON.parse(JSON.stringify(result.checkpoint));
+      ({ result } = await runDatabaseSteps({
+        databaseUrl: source,
+        dir,
+        limits: { bytes: 1 }, // one table per step
         // Between steps an order is placed and an old one removed, each with its items: the
         // table read later sees an item whose order the table read earlier did not have.
-        const placed = 100_000 + steps;
-        await sql.begin((tx) => [
-          tx`insert into shop.orders values (${placed}, 'late')`,
-          tx`insert into shop.items values (${placed}, 1, 'late')`,
-          tx`delete from shop.items where order_id = ${steps}`,
-          tx`delete from shop.orders where id = ${steps}`,
-        ]);
-      } while (!result.done);
+        afterStep: async (_result, steps) => {
+          const placed = 100_000 + steps;
+          await sql.begin((tx) => [
+            tx`insert into shop.orders values (${placed}, 'late')`,
+            tx`insert into shop.items values (${placed}, 1, 'late')`,
+            tx`delete from shop.items where order_id = ${steps}`,
+            tx`delete from shop.orders where id = ${steps}`,
+          ]);
+        },
+      }));
     } finally {
       await sql.end();
     }

@@ -220,9 +220,13 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
       let { builds, rest } = splitPostData(statements.post);
       const hasForeignKeys = rest.some((statement) => statement.kind === "FK CONSTRAINT");
       let foreignKeys: RestoreResult["foreignKeys"] = hasForeignKeys ? "checked" : "none";
+      // Plain tables: their builds overlap, and foreign keys between them may come early.
+      const plain = builds.length || hasForeignKeys
+        ? await plainTables(reserved[0])
+        : new Set<string>();
       // A full restore of a one-snapshot backup adds its foreign keys to the empty tables.
       if (mode === "full" && manifest.snapshots === 1 && await triggersOff(reserved)) {
-        const early = planEarlyForeignKeys({ builds, rest }, await plainTables(reserved[0]));
+        const early = planEarlyForeignKeys({ builds, rest }, plain);
         if (early) {
           applied = true;
           await applyInTransaction(reserved[0], early.first, warn);
@@ -235,6 +239,7 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
       progress(load.length ? "data" : "post-data", { tablesTotal: load.length });
       const totals = await loadAndBuild(reserved, options.repository, load, builds, destination, {
         truncate: options.truncate ?? false,
+        plain,
         signal: options.signal,
         warn,
         onTable: (table, done) =>
@@ -443,6 +448,8 @@ async function loadAndBuild(
   destination: Destination,
   options: {
     truncate: boolean;
+    /** The destination's plain tables (see {@link plainTables}). */
+    plain: ReadonlySet<string>;
     signal?: AbortSignal;
     warn: (message: string) => void;
     onTable: (table: string, done: number) => void;
@@ -456,7 +463,7 @@ async function loadAndBuild(
   const bytesOf = new Map(tables.map((table) => [tableLabel(table), table.bytes]));
   const waitingBuilds = new Map<string, BuildGroup[]>();
   const ready: Task[] = [];
-  const plain = builds.length ? await plainTables(connections[0]) : new Set<string>();
+  const { plain } = options;
   const buildTask = (group: BuildGroup, then?: () => void): Task => ({
     cost: bytesOf.get(group.table) ?? 0,
     run: async (connection) => {

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { releaseBuffer } from "../codec/encoder_protocol.ts";
+
 /** Buffers of one size, at most `keep` of them waiting. */
 export class BufferPool {
   readonly size: number;
@@ -35,7 +37,7 @@ export class BufferPool {
     if (buffer.byteLength !== this.size || buffer.resizable) return;
     if (this.#free.length < this.#keep) this.#free.push(buffer);
     // Not kept: its memory goes back now rather than at V8's next old-generation collection.
-    else buffer.transfer(0);
+    else releaseBuffer(new Uint8Array(buffer));
   }
 
   /** How many buffers wait to be taken. */
