@@ -47,7 +47,10 @@ function generator(seed: number) {
 }
 
 /** Object sizes: many small, fewer medium, a few large (log-uniform within each band). */
-function plan(objects: number, scale: number): Array<{ key: string; size: number; text: boolean }> {
+export function plan(
+  objects: number,
+  scale: number,
+): Array<{ key: string; size: number; text: boolean }> {
   const random = generator(2026);
   const uniform = () => random() / 2 ** 32;
   const logUniform = (low: number, high: number) =>
@@ -88,7 +91,7 @@ function content(size: number, text: boolean, seed: number): Uint8Array {
   return bytes;
 }
 
-async function fill(
+export async function fill(
   client: S3Client,
   items: Array<{ key: string; size: number; text: boolean }>,
   seed: number,
@@ -119,7 +122,7 @@ async function fill(
 const TICKS = 100;
 
 /** Runs a command, sampling its peak resident memory and CPU time from /proc. */
-async function measure(
+export async function measure(
   command: string,
   args: string[],
   env: Record<string, string>,
@@ -187,7 +190,7 @@ function rcloneEnv(source: S3Server, target: S3Server): Record<string, string> {
   return env;
 }
 
-function ourEnv(source: S3Server, target: S3Server): Record<string, string> {
+export function ourEnv(source: S3Server, target: S3Server): Record<string, string> {
   return {
     PATH: Deno.env.get("PATH") ?? "",
     HOME: Deno.env.get("HOME") ?? "",

@@ -8,6 +8,7 @@
  */
 import { CliError } from "./cli_error.ts";
 import { autoEncodeThreads, useEncodeThreads } from "../shared/codec/encoder.ts";
+import { CLI_HEAP_HEADROOM, governHeap } from "../shared/runtime/heap_governor.ts";
 
 type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
@@ -25,6 +26,19 @@ function encodeThreads(): number {
     );
   }
   return threads;
+}
+
+/** Heap headroom: SAUVEGARDE_HEAP_HEADROOM_MB when set (0 = leave the heap to V8), else 8 MiB. */
+function heapHeadroom(): number {
+  const raw = Deno.env.get("SAUVEGARDE_HEAP_HEADROOM_MB");
+  if (raw === undefined || raw === "") return CLI_HEAP_HEADROOM;
+  const megabytes = Number(raw);
+  if (!Number.isFinite(megabytes) || megabytes < 0) {
+    throw new CliError(
+      `SAUVEGARDE_HEAP_HEADROOM_MB must be a number of MiB, 0 or more, got "${raw}"`,
+    );
+  }
+  return megabytes * 1024 * 1024;
 }
 
 const commands: Record<string, Command> = {
@@ -114,7 +128,11 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    if (!EDGE_LIKE.has(name)) useEncodeThreads(encodeThreads());
+    if (!EDGE_LIKE.has(name)) {
+      useEncodeThreads(encodeThreads());
+      const headroom = heapHeadroom();
+      if (headroom > 0) governHeap({ headroomBytes: headroom });
+    }
     const module = await command.load();
     return await module.run(rest);
   } catch (error) {
