@@ -371,6 +371,62 @@ Deno.test("a manifest that is not JSON is an IntegrityError", async () => {
   await rejectsWith(() => repo.loadManifest("database", "r1"), IntegrityError);
 });
 
+Deno.test("with keys a manifest is stored sealed: none of its text shows, and it reads back", async () => {
+  const target = new MemoryTarget();
+  const keyring = await Keyring.parse(`k1:${KEY_A}`);
+  const repo = new Repository(target, { compression: "zstd", keyring });
+  const manifest = {
+    bucket: "user-files",
+    key: "u1/passport scan.pdf",
+    metadata: { owner: "ada" },
+  };
+  const saved = await repo.saveManifest("storage", "s1", manifest);
+  const stored = target.objects.get("manifests/storage/s1.json")!.bytes;
+  assert.equal(saved.size, stored.length);
+  const text = new TextDecoder("latin1").decode(stored);
+  for (const secret of ["user-files", "passport", "ada", "bucket"]) {
+    assert.ok(!text.includes(secret), `"${secret}" is readable in the stored manifest`);
+  }
+  assert.deepEqual(await repo.loadManifest("storage", "s1"), manifest);
+  assert.deepEqual(await repo.decodeManifest(stored, "storage", "s1"), manifest);
+  // Each save seals afresh (random nonce): equal manifests are not equal bytes.
+  await repo.saveManifest("storage", "s2", manifest);
+  assert.notDeepEqual(target.objects.get("manifests/storage/s2.json")!.bytes, stored);
+});
+
+Deno.test("a sealed manifest needs its key and refuses any changed byte", async () => {
+  const target = new MemoryTarget();
+  const writer = new Repository(target, { keyring: await Keyring.parse(`k1:${KEY_A}`) });
+  await writer.saveManifest("database", "r1", { tables: [] });
+  await assert.rejects(
+    () => new Repository(target).loadManifest("database", "r1"),
+    (error: unknown) =>
+      error instanceof KeyError &&
+      /^Manifest database\/r1 is encrypted with key "k1" but no encryption keys are configured/
+        .test(error.message),
+  );
+  await assert.rejects(
+    async () =>
+      await new Repository(target, { keyring: await Keyring.parse(`k2:${KEY_B}`) })
+        .loadManifest("database", "r1"),
+    /Manifest database\/r1 is encrypted with key "k1" which is not configured/,
+  );
+  const entry = target.objects.get("manifests/database/r1.json")!;
+  entry.bytes[entry.bytes.length - 3] ^= 1;
+  await rejectsWith(() => writer.loadManifest("database", "r1"), IntegrityError);
+});
+
+Deno.test("a plain manifest, written before keys were set, still reads with keys", async () => {
+  const target = new MemoryTarget();
+  await new Repository(target).saveManifest("database", "old", { tables: [1] });
+  assert.equal(
+    new TextDecoder().decode(target.objects.get("manifests/database/old.json")!.bytes)[0],
+    "{",
+  );
+  const keyed = new Repository(target, { keyring: await Keyring.parse(`k1:${KEY_A}`) });
+  assert.deepEqual(await keyed.loadManifest("database", "old"), { tables: [1] });
+});
+
 Deno.test("a live lock cannot be taken, an expired one can", async () => {
   let now = 1_000_000;
   const repo = new Repository(new MemoryTarget(), { clock: () => now });

@@ -11,6 +11,8 @@ import { loadStorageSnapshot } from "../shared/storage/restore.ts";
 import { ObjectVanishedError, type SourceObject, StorageSource } from "../shared/storage/source.ts";
 import type { S3Http } from "../shared/targets/s3_http.ts";
 import { startS3Server } from "../stack/s3_server.ts";
+import { Keyring } from "../shared/codec/encryption.ts";
+import { Repository } from "../shared/repository/repository.ts";
 
 async function read(client: S3Client, bucket: string, key: string) {
   const result = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -113,6 +115,67 @@ Deno.test("a snapshot keeps nested, unicode, spaced and empty keys and restores 
       dryRun: true,
     });
     assert.equal(onlyNested.objects, 1);
+  } finally {
+    otherClient.destroy();
+    await other.stop();
+    await stack.stop();
+  }
+});
+
+Deno.test("with keys, nothing a snapshot stores names a bucket, a key or metadata, and it restores", async () => {
+  const stack = await startStorageStack(["private-docs"]);
+  const other = await startS3Server();
+  const { destination, client: otherClient } = destinationOn(other);
+  const keyring = await Keyring.parse(
+    `k1:${btoa(String.fromCharCode(...new Uint8Array(32).fill(3)))}`,
+  );
+  const sealed = new Repository(stack.storageTarget, { compression: "zstd", keyring });
+  try {
+    await stack.put("private-docs", "patients/jane-doe/scan.pdf", "scan bytes", {
+      contentType: "application/pdf",
+      metadata: { diagnosis: "confidential-note" },
+    });
+    const [summary] = await snapshotStorage(stack.context({
+      repositories: [{ name: "test", repository: sealed }],
+      options: { compression: "zstd", encrypted: true },
+    }));
+    assert.equal(summary.copied, 1);
+    let stored = 0;
+    for await (const info of stack.storageTarget.list("")) {
+      const bytes = new Uint8Array(
+        await new Response(await stack.storageTarget.load(info.key)).arrayBuffer(),
+      );
+      const text = new TextDecoder("latin1").decode(bytes);
+      for (
+        const secret of [
+          "private-docs",
+          "jane-doe",
+          "scan.pdf",
+          "confidential-note",
+          "application/pdf",
+        ]
+      ) {
+        assert.ok(
+          !text.includes(secret) && !info.key.includes(secret),
+          `"${secret}" shows in ${info.key}`,
+        );
+      }
+      stored++;
+    }
+    assert.ok(stored >= 3, "a blob, a segment and the manifest at least");
+    assert.equal(
+      (await loadStorageSnapshot(sealed, summary.snapshotId)).objects[0].key,
+      "patients/jane-doe/scan.pdf",
+    );
+    await assert.rejects(
+      loadStorageSnapshot(stack.repository, summary.snapshotId),
+      /is encrypted with key "k1" but no encryption keys are configured/,
+    );
+    const report = await restoreStorage(sealed, destination, { snapshot: "latest" });
+    assert.equal(report.uploaded, 1);
+    const restored = await read(otherClient, "private-docs", "patients/jane-doe/scan.pdf");
+    assert.equal(new TextDecoder().decode(restored.bytes), "scan bytes");
+    assert.deepEqual(restored.metadata, { diagnosis: "confidential-note" });
   } finally {
     otherClient.destroy();
     await other.stop();

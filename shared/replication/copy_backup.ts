@@ -12,7 +12,7 @@
  * @module
  */
 import { decodeBlob } from "../codec/blob_format.ts";
-import type { Keyring } from "../codec/encryption.ts";
+import { KeyError, type Keyring } from "../codec/encryption.ts";
 import { sha256Hex } from "../repository/digest.ts";
 import { referencedBlobs } from "../repository/references.ts";
 import { blobKey, type BlobRef, manifestKey, type Repository } from "../repository/repository.ts";
@@ -77,9 +77,11 @@ export async function copyBackup(
   const manifestBytes = await readAll(await source.target.load(key));
   let manifest: unknown;
   try {
-    manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
-  } catch {
-    throw new ReplicationError(`Manifest ${kind}/${id} on ${source.target.location} is not JSON`);
+    // Copied as stored (sealed or not); read here only for the blobs it names.
+    manifest = await source.decodeManifest(manifestBytes, kind, id);
+  } catch (error) {
+    if (!(error instanceof IntegrityError || error instanceof KeyError)) throw error;
+    throw new ReplicationError(`${error.message} (on ${source.target.location})`);
   }
   const refs = referencedBlobs(manifest);
   const index = options.index ?? new DestinationIndex(destination);

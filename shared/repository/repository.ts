@@ -3,7 +3,8 @@
  *
  * ```
  * blobs/<sha256[0:2]>/<sha256>   data, named by the SHA-256 of its plaintext, in the blob format
- * manifests/<kind>/<id>.json     the roots: a backup exists once its manifest exists
+ * manifests/<kind>/<id>.json     the roots: a backup exists once its manifest exists (JSON,
+ *                                sealed in the blob format when the repository has keys)
  * locks/<name>.json              who is writing or pruning, with expiry
  * ```
  *
@@ -22,6 +23,7 @@ import { IntegrityError, NotFoundError, type StorageTarget } from "../targets/ta
 import { type ByteSource, type ChunkingOptions, splitBytes, splitRows } from "./chunker.ts";
 import { isSha256Hex, sha256Hex } from "./digest.ts";
 import { releaseBuffer } from "../codec/encoder_protocol.ts";
+import { decodeManifest, encodeManifest } from "./manifest_codec.ts";
 import {
   acquireLock,
   type AcquireLockOptions,
@@ -505,8 +507,9 @@ export class Repository {
   // ---- Manifests ------------------------------------------------------------------------
 
   /**
-   * Stores a manifest as JSON under `manifests/<kind>/<id>.json`, replacing any previous one.
-   * Callers write it last, once every blob it references is stored.
+   * Stores a manifest under `manifests/<kind>/<id>.json`, replacing any previous one: JSON,
+   * sealed in the blob format when the repository has keys (`manifest_codec.ts`). Callers write
+   * it last, once every blob it references is stored.
    */
   async saveManifest(
     kind: string,
@@ -515,26 +518,28 @@ export class Repository {
     options: { signal?: AbortSignal } = {},
   ): Promise<SavedManifest> {
     const key = manifestKey(kind, id);
-    const bytes = new TextEncoder().encode(JSON.stringify(value) + "\n");
+    const bytes = await encodeManifest(value, this.#encodeOptions());
     const sha256 = await sha256Hex(bytes);
     await this.#target.save(key, bytes, { size: bytes.length, sha256, signal: options.signal });
     return { key, size: bytes.length, sha256 };
   }
 
   /**
-   * Loads a manifest.
+   * Loads a manifest, opening it with the repository's keys when it is sealed.
    *
    * @throws {NotFoundError} when there is none
-   * @throws {IntegrityError} when it is not valid JSON
+   * @throws {IntegrityError} when it is not valid JSON, or sealed and corrupt
+   * @throws {KeyError} when it is sealed with a key that is not configured
    */
   async loadManifest<T = unknown>(kind: string, id: string): Promise<T> {
     const key = manifestKey(kind, id);
-    const text = await new Response(await this.#target.load(key)).text();
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new IntegrityError(`Manifest ${kind}/${id} is not valid JSON`);
-    }
+    const stored = new Uint8Array(await new Response(await this.#target.load(key)).arrayBuffer());
+    return await this.decodeManifest<T>(stored, kind, id);
+  }
+
+  /** A manifest's value from its stored bytes (as {@link loadManifest} reads them). */
+  async decodeManifest<T = unknown>(stored: Uint8Array, kind: string, id: string): Promise<T> {
+    return await decodeManifest(stored, { keyring: this.#keyring, label: `${kind}/${id}` }) as T;
   }
 
   /** The ids of every manifest of a kind, sorted. */
