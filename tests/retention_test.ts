@@ -227,6 +227,33 @@ Deno.test("a manifest that cannot be read stops the prune before anything is rem
   assert.deepEqual(keys(target), before);
 });
 
+Deno.test("a sealed manifest a prune cannot open stops it before anything is removed", async () => {
+  const now = new Date();
+  const { target, repo, shared } = await smallRepository(now);
+  const keyed = new Repository(target, {
+    keyring: await Keyring.parse(`k1:${btoa(String.fromCharCode(...new Uint8Array(32).fill(5)))}`),
+  });
+  const id = `${stamp(new Date(now.getTime() - 5 * DAY))}-sealed`;
+  const own = await keyed.putBlob(text("rows only the sealed manifest names"));
+  await keyed.saveManifest(
+    "database",
+    id,
+    databaseManifest(id, new Date(now.getTime() - 5 * DAY), [shared, own]),
+  );
+  age(target, now, 30 * DAY);
+  const before = keys(target);
+  await assert.rejects(
+    prune(repo, options(now)),
+    (error: Error) =>
+      error instanceof CatalogError &&
+      new RegExp(
+        `Manifest database/${id} could not be read \\(Manifest database/${id} is encrypted`,
+      )
+        .test(error.message),
+  );
+  assert.deepEqual(keys(target), before, "the blob only it names is still there");
+});
+
 Deno.test("a retention setting that is not rule=count is refused by name", () => {
   assert.throws(
     () => parseRetentionPolicy("last=7,hourly=3"),
