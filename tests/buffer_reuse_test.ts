@@ -5,7 +5,6 @@
  * (inline or in its threads) come back only once their blob is encoded or dropped.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import {
   decodeBlob,
   encodeBlob,
@@ -86,10 +85,9 @@ Deno.test("the in-place encoder frames only blobs given up, uncompressed and wit
   body.set(randomBytes(4096));
   const expected = await encodeBlob(body, { compression: "none" });
   const job = inPlaceEncoder.begin(body, { compression: "none" }, { transfer: true });
-  const { stored, sha256 } = await job.encode();
+  const { stored } = await job.encode();
   assert.equal(stored.buffer, body.buffer, "framed in the body's own buffer");
   assert.deepEqual(stored, expected);
-  assert.equal(sha256, createHash("sha256").update(expected).digest("hex"));
   // Not given up, or compressed: the inline encoder's fresh copy, the body untouched.
   const other = pool.take(4096);
   other.set(randomBytes(4096));

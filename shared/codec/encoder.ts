@@ -33,11 +33,13 @@ import {
   sha256HexSync,
 } from "./encoder_protocol.ts";
 
-/** An encoded blob: the bytes to store and their SHA-256. */
+/**
+ * An encoded blob: the bytes to store. Their SHA-256 is the target's to compute, once, as it
+ * saves them (it signs uploads with it and reports it); hashing them here too cost a second
+ * pass over every stored byte (bench/README).
+ */
 export interface EncodedBlob {
   stored: Uint8Array;
-  /** SHA-256 of `stored`, lowercase hex. */
-  sha256: string;
   /**
    * `stored` lives in the plaintext's own buffer (framed in place): it is not the encoder's to
    * release. Otherwise `stored` is a fresh buffer the caller owns.
@@ -113,7 +115,7 @@ export const inlineEncoder: BlobEncoder = {
         // encodeBlob writes a fresh buffer: the plaintext's can go back once it returns.
         const stored = await encodeBlob(input, options);
         begin.recycle?.give(input.buffer);
-        return { stored, sha256: sha256HexSync(stored) };
+        return { stored };
       },
       drop() {
         if (held) begin.recycle?.give(held.buffer);
@@ -317,7 +319,7 @@ export class EncoderPool implements BlobEncoder {
             level: options.level,
             key: key ? { id: key.id, key: key.key } : undefined,
           }) as Extract<EncoderReply, { type: "encoded" }>;
-          return { stored: reply.stored, sha256: reply.sha256 };
+          return { stored: reply.stored };
         } catch (error) {
           thread.returnTo.delete(job);
           throw error;

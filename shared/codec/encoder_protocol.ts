@@ -34,7 +34,7 @@ export type EncoderRequest =
 /** Messages from an encoder worker. */
 export type EncoderReply =
   | { type: "hashed"; job: number; id: string }
-  | { type: "encoded"; job: number; stored: Uint8Array; sha256: string }
+  | { type: "encoded"; job: number; stored: Uint8Array }
   | { type: "decoded"; job: number; plain: Uint8Array }
   | { type: "digested"; job: number; sha256: string }
   | { type: "failed"; job: number; message: string; kind: FailureKind }

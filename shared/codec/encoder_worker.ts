@@ -60,9 +60,8 @@ self.onmessage = async (event: MessageEvent<EncoderRequest>) => {
           level: request.level,
           keyring: keyringOf(request.key),
         });
-        const sha256 = sha256HexSync(stored);
         const out = ownBuffer(stored);
-        reply({ type: "encoded", job: request.job, stored: out, sha256 }, [
+        reply({ type: "encoded", job: request.job, stored: out }, [
           out.buffer as ArrayBuffer,
         ]);
         giveBack(request.job, plain);

@@ -249,9 +249,9 @@ export class Repository {
       }
     }
     signal?.throwIfAborted();
-    const { stored, sha256, inPlaintext } = await job.encode();
+    const { stored, inPlaintext } = await job.encode();
     signal?.throwIfAborted();
-    await this.#target.save(key, stored, { size: stored.length, sha256, signal });
+    await this.#target.save(key, stored, { size: stored.length, signal });
     known?.set(id, stored.length);
     const storedSize = stored.length;
     // Saved: the encoded copy (ours alone unless framed in the plaintext) is done with.

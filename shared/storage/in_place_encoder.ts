@@ -38,7 +38,7 @@ export const inPlaceEncoder: BlobEncoder = {
         if (!held) return Promise.reject(new Error("The blob job has ended"));
         const stored = framePlainInPlace(held);
         held = undefined;
-        return Promise.resolve({ stored, sha256: sha256HexSync(stored), inPlaintext: true });
+        return Promise.resolve({ stored, inPlaintext: true });
       },
       drop() {
         held = undefined;
