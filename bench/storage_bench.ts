@@ -1,7 +1,8 @@
 /**
  * Storage snapshot benchmark: `deno task cli snapshot` against `rclone sync --fast-list`, on
  * the same local S3-protocol servers (one standing in for Supabase Storage, one holding the
- * backups), for a first snapshot and again after 1% of the objects changed.
+ * backups), for a first snapshot, again after 1% of the objects changed, and for a restore of
+ * the latest snapshot into an empty Storage (against rclone copying its copy back).
  *
  * The data set is made here, deterministically: about 3,000 objects from 1 KB to 20 MB (about
  * 1 GB in all), small ones half text, larger ones incompressible like photos and videos.
@@ -170,13 +171,18 @@ export async function measure(
   return result;
 }
 
-function rcloneEnv(source: S3Server, target: S3Server): Record<string, string> {
+function rcloneEnv(
+  source: S3Server,
+  target: S3Server,
+  restored?: S3Server,
+): Record<string, string> {
   // rclone reads AWS_CA_BUNDLE and fails on it here, so the environment is built from scratch.
   const env: Record<string, string> = {
     PATH: Deno.env.get("PATH") ?? "",
     HOME: Deno.env.get("HOME") ?? "",
   };
-  for (const [name, server] of [["SRC", source], ["DST", target]] as const) {
+  const remotes = [["SRC", source], ["DST", target], ...(restored ? [["RST", restored]] : [])];
+  for (const [name, server] of remotes as Array<[string, S3Server]>) {
     Object.assign(env, {
       [`RCLONE_CONFIG_${name}_TYPE`]: "s3",
       [`RCLONE_CONFIG_${name}_PROVIDER`]: "Other",
@@ -216,6 +222,8 @@ async function main(): Promise<void> {
   const items = plan(Number(values.objects), Number(values.scale));
   const source = await startS3Server({ buckets: ["media"] });
   const target = await startS3Server({ buckets: ["backups", "rclone-warmup", "rclone-media"] });
+  // An empty Storage to restore into (each tool into its own bucket, which it creates).
+  const restored = await startS3Server();
   const client = new S3Client({
     endpoint: source.endpoint,
     region: source.region,
@@ -264,10 +272,39 @@ async function main(): Promise<void> {
     const againOurs = await ours();
     const againRclone = await rclone();
 
+    // The way back: the latest snapshot into an empty Storage, against rclone copying its copy
+    // back (what its users would run to restore).
+    const restoreOurs = await measure(
+      deno,
+      [
+        ...cli,
+        "restore-storage",
+        "--from",
+        targetUrl("sauvegarde"),
+        "--snapshot",
+        "latest",
+        "--endpoint",
+        restored.endpoint,
+        "--yes",
+        "--json",
+      ],
+      ourEnv(source, target),
+    );
+    const restoreRclone = await measure(
+      "rclone",
+      ["sync", "--fast-list", "dst:rclone-media", "rst:media-rclone"],
+      rcloneEnv(source, target, restored),
+    );
+    const restoreReport = JSON.parse(restoreOurs.stdout.trim().split("\n").at(-1)!);
+    if (restoreReport.uploaded !== items.length) {
+      throw new Error(`The restore uploaded ${restoreReport.uploaded} of ${items.length} objects`);
+    }
+
     const summary = JSON.parse(againOurs.stdout.trim().split("\n").at(-1)!);
     const rows = [
       ["first snapshot", firstOurs, firstRclone],
       ["after 1% changed", againOurs, againRclone],
+      ["restore into an empty Storage", restoreOurs, restoreRclone],
     ] as const;
     const result = {
       warmup: {
@@ -294,7 +331,7 @@ async function main(): Promise<void> {
       `\n${items.length} objects, ${result.mib} MiB; ${changed.size} changed for the second run\n`,
     );
     console.log(
-      "| run | sauvegarde snapshot | rclone sync --fast-list | ratio | CPU (ours / rclone) | " +
+      "| run | sauvegarde | rclone sync --fast-list | ratio | CPU (ours / rclone) | " +
         "peak RSS (ours / rclone) |",
     );
     console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
@@ -309,6 +346,7 @@ async function main(): Promise<void> {
     client.destroy();
     await source.stop();
     await target.stop();
+    await restored.stop();
   }
 }
 
