@@ -12,7 +12,7 @@ import { ObjectVanishedError, type SourceObject, StorageSource } from "../shared
 import type { S3Http } from "../shared/targets/s3_http.ts";
 import { startS3Server } from "../stack/s3_server.ts";
 import { Keyring } from "../shared/codec/encryption.ts";
-import { Repository } from "../shared/repository/repository.ts";
+import { blobKey, Repository } from "../shared/repository/repository.ts";
 
 async function read(client: S3Client, bucket: string, key: string) {
   const result = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -176,6 +176,61 @@ Deno.test("with keys, nothing a snapshot stores names a bucket, a key or metadat
     const restored = await read(otherClient, "private-docs", "patients/jane-doe/scan.pdf");
     assert.equal(new TextDecoder().decode(restored.bytes), "scan bytes");
     assert.deepEqual(restored.metadata, { diagnosis: "confidential-note" });
+  } finally {
+    otherClient.destroy();
+    await other.stop();
+    await stack.stop();
+  }
+});
+
+Deno.test("a restore refuses an object whose stored bytes or snapshot entry do not match, and stores nothing of it", async () => {
+  const stack = await startStorageStack(["docs"]);
+  const other = await startS3Server();
+  const { destination, client: otherClient } = destinationOn(other);
+  const exists = async (key: string) => {
+    try {
+      await read(otherClient, "docs", key);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    await stack.put("docs", "small.txt", "one blob holds all of it");
+    const large = new Uint8Array(9 * 1024 * 1024).map((_, i) => (i * 7) % 251);
+    await stack.put("docs", "large.bin", large);
+    const [summary] = await snapshotStorage(stack.context());
+    const manifest = await loadStorageSnapshot(stack.repository, summary.snapshotId);
+    const small = manifest.objects.find((o) => o.key === "small.txt")!;
+    assert.equal(small.blobs.length, 1);
+    assert.equal(small.blobs[0].id, small.sha256, "a one-blob object is named by its own hash");
+
+    // A flipped byte in the one blob: the repository's check of the blob against its id.
+    const key = blobKey(small.blobs[0].id);
+    const stored = new Uint8Array(
+      await new Response(await stack.storageTarget.load(key)).arrayBuffer(),
+    );
+    const original = stored.slice();
+    stored[stored.length - 1] ^= 1;
+    await stack.storageTarget.save(key, stored, { size: stored.length });
+    await assert.rejects(
+      restoreStorage(stack.repository, destination, { snapshot: "latest", prefix: "small" }),
+      new RegExp(`Blob ${small.blobs[0].id}`),
+    );
+    assert.equal(await exists("small.txt"), false);
+    await stack.storageTarget.save(key, original, { size: original.length });
+
+    // An object of several blobs whose entry names another hash: the whole-object check.
+    const entry = manifest.objects.find((o) => o.key === "large.bin")!;
+    assert.ok(entry.blobs.length > 1);
+    const tampered = structuredClone(manifest);
+    tampered.objects.find((o) => o.key === "large.bin")!.sha256 = "0".repeat(64);
+    await stack.repository.saveManifest("storage", manifest.id, tampered);
+    await assert.rejects(
+      restoreStorage(stack.repository, destination, { snapshot: "latest", prefix: "large" }),
+      /Object "large.bin" of bucket "docs" does not match its snapshot/,
+    );
+    assert.equal(await exists("large.bin"), false);
   } finally {
     otherClient.destroy();
     await other.stop();

@@ -7,6 +7,7 @@
  */
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
@@ -103,6 +104,11 @@ export class StorageDestination {
     }
   }
 
+  /** Removes one object (missing is fine). */
+  async remove(bucket: string, key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  }
+
   /** Uploads one object from a stream of its bytes, with the entry's metadata. */
   async put(
     entry: ObjectEntry,
@@ -119,26 +125,51 @@ export class StorageDestination {
       Metadata: entry.metadata,
     };
     const nodeBody = Readable.fromWeb(body as Parameters<typeof Readable.fromWeb>[0]);
-    if (entry.size <= (options.multipartThreshold ?? MULTIPART_THRESHOLD)) {
-      await this.client.send(
-        new PutObjectCommand({ ...common, Body: nodeBody, ContentLength: entry.size }),
-        { abortSignal: options.signal },
-      );
-      return;
+    // A body that fails (a corrupt blob, one that does not match the snapshot) must end the
+    // request with its own error: the SDK leaves a failing stream's error unhandled (it
+    // surfaced as an uncaught exception) and its request waiting for the rest of the body.
+    const failed = new AbortController();
+    let bodyError: unknown;
+    nodeBody.on("error", (error) => {
+      bodyError ??= error;
+      failed.abort(error);
+    });
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, failed.signal])
+      : failed.signal;
+    try {
+      if (entry.size <= (options.multipartThreshold ?? MULTIPART_THRESHOLD)) {
+        await this.client.send(
+          new PutObjectCommand({ ...common, Body: nodeBody, ContentLength: entry.size }),
+          { abortSignal: signal },
+        );
+      } else {
+        await this.#multipart(common, nodeBody, signal);
+      }
+    } catch (error) {
+      throw bodyError ?? error;
     }
+    if (bodyError) throw bodyError;
+  }
+
+  async #multipart(
+    params: ConstructorParameters<typeof PutObjectCommand>[0],
+    body: Readable,
+    signal: AbortSignal,
+  ): Promise<void> {
     const upload = new Upload({
       client: this.client,
-      params: { ...common, Body: nodeBody },
+      params: { ...params, Body: body },
       partSize: PART_SIZE,
       queueSize: 2,
       leavePartsOnError: false,
     });
     const onAbort = () => upload.abort().catch(() => {});
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
       await upload.done();
     } finally {
-      options.signal?.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", onAbort);
     }
   }
 }
