@@ -3,7 +3,12 @@
  * Supabase Storage, one holding the backup repository.
  */
 import assert from "node:assert/strict";
-import { DeleteObjectCommand, GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { destinationOn, startStorageStack, type StorageStack } from "./storage_fixtures.ts";
 import { snapshotStorage } from "../shared/storage/snapshot.ts";
 import { type RestoreAction, restoreStorage } from "../shared/storage/restore.ts";
@@ -218,6 +223,19 @@ Deno.test("a restore refuses an object whose stored bytes or snapshot entry do n
       new RegExp(`Blob ${small.blobs[0].id}`),
     );
     assert.equal(await exists("small.txt"), false);
+    // Over an older, different copy: the destination keeps that copy or nothing, never a part.
+    await otherClient.send(
+      new PutObjectCommand({ Bucket: "docs", Key: "small.txt", Body: "an older version" }),
+    );
+    await assert.rejects(
+      restoreStorage(stack.repository, destination, { snapshot: "latest", prefix: "small" }),
+      new RegExp(`Blob ${small.blobs[0].id}`),
+    );
+    const left = await read(otherClient, "docs", "small.txt").then(
+      (object) => new TextDecoder().decode(object.bytes),
+      () => undefined,
+    );
+    assert.ok(left === undefined || left === "an older version", `left "${left}"`);
     await stack.storageTarget.save(key, original, { size: original.length });
 
     // An object of several blobs whose entry names another hash: the whole-object check.
