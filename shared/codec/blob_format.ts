@@ -73,6 +73,8 @@ export interface DecodeBlobOptions {
   keyring?: Keyring;
   /** How to name the blob in errors, usually its id. */
   label?: string;
+  /** What the bytes are called in errors, before the label (default "Blob"). */
+  noun?: string;
   /** Largest plaintext accepted, against decompression bombs (default 2 GiB). */
   maxSize?: number;
 }
@@ -152,8 +154,8 @@ export async function decodeBlob(
   const options: DecodeBlobOptions = keyringOrOptions instanceof Keyring
     ? { keyring: keyringOrOptions }
     : keyringOrOptions ?? {};
-  const what = options.label ? `Blob ${options.label}` : "Blob";
-  const header = readBlobHeader(stored, { label: options.label });
+  const what = errorName(options);
+  const header = readBlobHeader(stored, options);
   const maxSize = options.maxSize ?? DEFAULT_MAX_BLOB_SIZE;
   if (header.plainSize > maxSize) {
     throw new IntegrityError(
@@ -197,14 +199,28 @@ export async function decodeBlob(
   }
 }
 
+/** Whether bytes start as a blob does (its magic), whatever else they hold. */
+export function isBlobFormat(stored: Uint8Array): boolean {
+  return stored.length >= FIXED_BYTES && MAGIC_BYTES.every((byte, i) => stored[i] === byte);
+}
+
+/** How errors name the bytes: "Blob <label>", or the caller's noun. */
+function errorName(options: { label?: string; noun?: string }): string {
+  const noun = options.noun ?? "Blob";
+  return options.label ? `${noun} ${options.label}` : noun;
+}
+
 /**
  * Reads and checks the header of a stored blob (or of its first bytes: 64 are always enough).
  *
  * @throws {IntegrityError} when the bytes are not a blob of a supported version
  */
-export function readBlobHeader(stored: Uint8Array, options: { label?: string } = {}): BlobHeader {
-  const what = options.label ? `Blob ${options.label}` : "Blob";
-  if (stored.length < FIXED_BYTES || !MAGIC_BYTES.every((byte, i) => stored[i] === byte)) {
+export function readBlobHeader(
+  stored: Uint8Array,
+  options: { label?: string; noun?: string } = {},
+): BlobHeader {
+  const what = errorName(options);
+  if (!isBlobFormat(stored)) {
     throw new IntegrityError(`${what} is not in the Sauvegarde blob format`);
   }
   const version = stored[4];

@@ -12,15 +12,13 @@
  * @module
  */
 import {
-  BLOB_MAGIC,
   decodeBlob,
   encodeBlob,
   type EncodeBlobOptions,
+  isBlobFormat,
 } from "../codec/blob_format.ts";
-import { KeyError, type Keyring } from "../codec/encryption.ts";
+import type { Keyring } from "../codec/encryption.ts";
 import { IntegrityError } from "../targets/target.ts";
-
-const MAGIC = new TextEncoder().encode(BLOB_MAGIC);
 
 /** The stored bytes of a manifest: JSON, sealed when `options.keyring` is set. */
 export async function encodeManifest(
@@ -31,13 +29,9 @@ export async function encodeManifest(
   return options.keyring ? await encodeBlob(json, options) : json;
 }
 
-/** Whether stored manifest bytes are sealed (in the blob format) rather than plain JSON. */
-export function isSealedManifest(stored: Uint8Array): boolean {
-  return stored.length >= MAGIC.length && MAGIC.every((byte, i) => stored[i] === byte);
-}
-
 /**
- * A manifest's value from its stored bytes, opened with `keyring` when sealed.
+ * A manifest's value from its stored bytes, opened with `keyring` when sealed (in the blob
+ * format); the codec's errors name it as a manifest.
  *
  * @throws {IntegrityError} when it is not valid JSON, or sealed and corrupt or tampered with
  * @throws {KeyError} when it is sealed with a key that is not configured
@@ -46,27 +40,12 @@ export async function decodeManifest(
   stored: Uint8Array,
   options: { keyring?: Keyring; label: string },
 ): Promise<unknown> {
-  const json = isSealedManifest(stored) ? await open(stored, options) : stored;
+  const json = isBlobFormat(stored)
+    ? await decodeBlob(stored, { keyring: options.keyring, label: options.label, noun: "Manifest" })
+    : stored;
   try {
     return JSON.parse(new TextDecoder().decode(json));
   } catch {
     throw new IntegrityError(`Manifest ${options.label} is not valid JSON`);
-  }
-}
-
-/** Opens a sealed manifest; the codec's errors name it as a manifest, not a blob. */
-async function open(
-  stored: Uint8Array,
-  options: { keyring?: Keyring; label: string },
-): Promise<Uint8Array> {
-  try {
-    return await decodeBlob(stored, { keyring: options.keyring, label: options.label });
-  } catch (error) {
-    const prefix = `Blob ${options.label}`;
-    if (!(error instanceof Error) || !error.message.startsWith(prefix)) throw error;
-    const message = `Manifest ${options.label}${error.message.slice(prefix.length)}`;
-    if (error instanceof KeyError) throw new KeyError(message);
-    if (error instanceof IntegrityError) throw new IntegrityError(message);
-    throw error;
   }
 }
