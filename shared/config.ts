@@ -8,7 +8,10 @@
  * @module
  */
 import { z } from "zod";
+import { redactUrl } from "./util/redact.ts";
+import { DATABASE_ENV_NAMES, resolveDatabase, type ResolvedDatabase } from "./pg_env.ts";
 import {
+  DEFAULT_CLASS_RETENTION,
   DEFAULT_RETENTION,
   parseRetentionPolicy,
   type RetentionPolicy,
@@ -43,7 +46,7 @@ const targetList = z.string().transform((value, context) => {
       context.addIssue({
         code: "custom",
         message: `entry "${
-          entry.split("=")[0]
+          redactUrl(entry.split("=")[0])
         }" must look like name=file:///path or name=s3://bucket/prefix`,
       });
       return z.NEVER;
@@ -77,6 +80,14 @@ const retention = z.string().transform((value, context) => {
     return z.NEVER;
   }
 });
+const classRetention = z.string().transform((value, context) => {
+  try {
+    return parseRetentionPolicy(value, DEFAULT_CLASS_RETENTION);
+  } catch (error) {
+    context.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 const environmentSchema = z.object({
   SUPABASE_URL: url("https://<ref>.supabase.co").optional(),
@@ -89,6 +100,7 @@ const environmentSchema = z.object({
   SAUVEGARDE_TARGETS: targetList.optional(),
   SAUVEGARDE_ENCRYPTION_KEYS: keyList.optional(),
   SAUVEGARDE_REQUIRE_ENCRYPTION: booleanFlag.optional(),
+  SAUVEGARDE_ACCEPT_UNAUTHENTICATED: booleanFlag.optional(),
   SAUVEGARDE_COMPRESSION: z.enum(["zstd", "gzip", "none"]).optional(),
   SAUVEGARDE_STEP_BUDGET_MS: positiveInt.optional(),
   SAUVEGARDE_STEP_CPU_MS: positiveInt.optional(),
@@ -115,6 +127,7 @@ const environmentSchema = z.object({
   SAUVEGARDE_RETENTION: retention.optional(),
   SAUVEGARDE_DATABASE_RETENTION: retention.optional(),
   SAUVEGARDE_STORAGE_RETENTION: retention.optional(),
+  SAUVEGARDE_PARTIAL_RETENTION: classRetention.optional(),
   SAUVEGARDE_PRUNE_GRACE: duration.optional(),
 });
 
@@ -139,6 +152,11 @@ export interface Config {
   targets: Record<string, string>;
   encryptionKeys?: string;
   requireEncryption: boolean;
+  /**
+   * With keys set, still read plain manifests and blobs (stored before keys were set), as
+   * unauthenticated (SAUVEGARDE_ACCEPT_UNAUTHENTICATED).
+   */
+  acceptUnauthenticated: boolean;
   compression: "zstd" | "gzip" | "none";
   /** Limits of one budgeted step (SAUVEGARDE_STEP_BUDGET_MS, SAUVEGARDE_STEP_CPU_MS). */
   stepBudget?: { wallMs?: number; cpuMs?: number; bytes?: number };
@@ -170,6 +188,11 @@ export interface Config {
   verifySample: number | "all";
   /** Retention per backup kind (SAUVEGARDE_RETENTION, then the per-kind variables). */
   retention: { database: RetentionPolicy; storage: RetentionPolicy };
+  /**
+   * Retention of partial, safety and other-database backups, each class on its own and never
+   * in full backups' slots (SAUVEGARDE_PARTIAL_RETENTION).
+   */
+  classRetention: RetentionPolicy;
   /** Unreferenced blobs younger than this are never pruned, in ms (default 24 h). */
   pruneGraceMs: number;
 }
@@ -246,6 +269,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     targets: e.SAUVEGARDE_TARGETS ?? { local: DEFAULT_LOCAL_TARGET },
     encryptionKeys: e.SAUVEGARDE_ENCRYPTION_KEYS,
     requireEncryption: e.SAUVEGARDE_REQUIRE_ENCRYPTION ?? false,
+    acceptUnauthenticated: e.SAUVEGARDE_ACCEPT_UNAUTHENTICATED ?? false,
     compression: e.SAUVEGARDE_COMPRESSION ?? "zstd",
     stepBudget: e.SAUVEGARDE_STEP_BUDGET_MS || e.SAUVEGARDE_STEP_CPU_MS || e.SAUVEGARDE_STEP_BYTES
       ? {
@@ -286,6 +310,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
         { ...DEFAULT_RETENTION },
       storage: e.SAUVEGARDE_STORAGE_RETENTION ?? e.SAUVEGARDE_RETENTION ?? { ...DEFAULT_RETENTION },
     },
+    classRetention: e.SAUVEGARDE_PARTIAL_RETENTION ?? { ...DEFAULT_CLASS_RETENTION },
     pruneGraceMs: e.SAUVEGARDE_PRUNE_GRACE ?? 24 * 3_600_000,
   };
 }
@@ -320,6 +345,16 @@ export function selectTargets(
   const unknown = chosen.filter((name) => !(name in settings.targets));
   if (unknown.length) throw new UnknownTargetError(unknown, configured);
   return Object.fromEntries(chosen.map((name) => [name, settings.targets[name]]));
+}
+
+/**
+ * The database a CLI command connects to: `--db` (`flag`) when given, else `SUPABASE_DB_URL`,
+ * else libpq's `PG*` variables, the password from `PGPASSWORD` or the password file when the
+ * URL has none (`pg_env.ts`). Throws {@link DatabaseSettingsError} with what to set.
+ */
+export function resolveCliDatabase(flag: string | undefined): Promise<ResolvedDatabase> {
+  const env = Object.fromEntries(DATABASE_ENV_NAMES.map((name) => [name, Deno.env.get(name)]));
+  return resolveDatabase(flag, env);
 }
 
 let cached: Config | undefined;
@@ -368,7 +403,5 @@ export function redactConfig(value: unknown, field = ""): unknown {
   return value;
 }
 
-/** Removes a password from a URL, leaving anything else as is. */
-export function redactUrl(text: string): string {
-  return text.replace(/(\w+:\/\/[^:/@\s]+):[^@\s]+@/g, "$1:***@");
-}
+/** Removes credentials from every URL in a text (`shared/util/redact.ts`). */
+export { redactUrl };

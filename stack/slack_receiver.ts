@@ -14,6 +14,13 @@ export interface SlackMessage {
   receivedAt: Date;
 }
 
+/** A response the receiver is told to give instead of accepting the message. */
+export interface PlannedFailure {
+  status: number;
+  retryAfter?: number;
+  echo?: boolean;
+}
+
 /** A running receiver. */
 export interface SlackReceiver {
   /** The incoming-webhook URL to configure as SLACK_WEBHOOK_URL. */
@@ -21,8 +28,11 @@ export interface SlackReceiver {
   readonly messages: SlackMessage[];
   /** Number of requests seen, accepted or not. */
   readonly requests: () => number;
-  /** Queues responses for the next requests, e.g. `[{ status: 429, retryAfter: 1 }]`. */
-  failNext(responses: Array<{ status: number; retryAfter?: number }>): void;
+  /**
+   * Queues responses for the next requests, e.g. `[{ status: 429, retryAfter: 1 }]`; `echo`
+   * answers with a body quoting the request's path and query, as some endpoints' errors do.
+   */
+  failNext(responses: Array<PlannedFailure>): void;
   stop(): Promise<void>;
 }
 
@@ -43,7 +53,7 @@ function validPayload(body: unknown): body is { text?: string; blocks?: unknown[
 /** Starts a receiver on a free loopback port. */
 export function startSlackReceiver(): SlackReceiver {
   const messages: SlackMessage[] = [];
-  const queued: Array<{ status: number; retryAfter?: number }> = [];
+  const queued: PlannedFailure[] = [];
   let count = 0;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     count++;
@@ -53,10 +63,13 @@ export function startSlackReceiver(): SlackReceiver {
       const headers: HeadersInit = planned.retryAfter !== undefined
         ? { "retry-after": String(planned.retryAfter) }
         : {};
-      return new Response(planned.status === 429 ? "rate_limited" : "service_unavailable", {
-        status: planned.status,
-        headers,
-      });
+      const url = new URL(req.url);
+      const body = planned.echo
+        ? JSON.stringify({ error: `no webhook at ${url.pathname}${url.search}` })
+        : planned.status === 429
+        ? "rate_limited"
+        : "service_unavailable";
+      return new Response(body, { status: planned.status, headers });
     }
     if (req.method !== "POST") return new Response("invalid_method", { status: 405 });
     let body: unknown;

@@ -1,11 +1,27 @@
 import assert from "node:assert/strict";
-import { authorize, type AuthSettings, HttpError } from "../shared/http/mod.ts";
-import { anonToken, es256Keys, signHs256, TEST_JWT_SECRET, userToken } from "./support/jwt.ts";
+import { loadConfig } from "../shared/config.ts";
+import {
+  authIssuer,
+  authorize,
+  type AuthSettings,
+  authSettingsOf,
+  HttpError,
+} from "../shared/http/mod.ts";
+import {
+  anonToken,
+  es256Keys,
+  signHs256,
+  TEST_ISSUER,
+  TEST_JWT_SECRET,
+  userClaims,
+  userToken,
+} from "./support/jwt.ts";
 
 const settings: AuthSettings = {
   cronSecret: "cron-secret-for-tests-0001",
   serviceKeys: ["sb_secret_test_service_key"],
   jwtSecret: TEST_JWT_SECRET,
+  issuer: TEST_ISSUER,
 };
 
 function request(headers: Record<string, string>): Request {
@@ -59,8 +75,7 @@ Deno.test("the cron secret, a service key and an admin JWT are accepted", async 
 Deno.test("admin JWTs signed with the project's asymmetric keys verify through the JWKS", async () => {
   const keys = await es256Keys();
   const token = await keys.sign({
-    role: "authenticated",
-    sub: crypto.randomUUID(),
+    ...userClaims(),
     app_metadata: { roles: ["backup_admin"] },
   });
   assert.equal(
@@ -75,4 +90,51 @@ Deno.test("a caller kind the endpoint does not accept gets 403", async () => {
     authorize(request({ "x-sauvegarde-secret": settings.cronSecret! }), settings, ["service"]),
     (error) => error instanceof HttpError && error.status === 403,
   );
+});
+
+/** The 401 message a token gets, or its status when it is not refused with 401. */
+async function refusal(token: string, s = settings): Promise<string> {
+  try {
+    await authorize(request({ authorization: `Bearer ${token}` }), s, ["admin"]);
+    return "accepted";
+  } catch (error) {
+    assert.ok(error instanceof HttpError);
+    return error.status === 401 ? error.message : `status ${error.status}`;
+  }
+}
+
+Deno.test("a user token must come from this project's Auth, for the audience authenticated", async () => {
+  const admin = { ...userClaims({ admin: true }) };
+  assert.equal(await refusal(await signHs256(admin)), "accepted");
+  assert.equal(
+    await refusal(await signHs256({ ...admin, iss: "https://other-project.supabase.co/auth/v1" })),
+    `The token was not issued by this project's Auth: its issuer must be ${TEST_ISSUER}`,
+  );
+  assert.equal(
+    await refusal(await signHs256({ ...admin, iss: undefined })),
+    `The token was not issued by this project's Auth: its issuer must be ${TEST_ISSUER}`,
+  );
+  assert.equal(
+    await refusal(await signHs256({ ...admin, aud: "storage" })),
+    'The token\'s audience is not "authenticated"',
+  );
+  assert.equal(
+    await refusal(await signHs256({ ...admin, aud: undefined })),
+    'The token has no audience: a user token\'s is "authenticated"',
+  );
+  assert.equal(
+    await refusal(await signHs256({ ...admin, aud: ["other", "authenticated"] })),
+    "accepted",
+    "an audience list that holds authenticated is accepted",
+  );
+  assert.equal(
+    await refusal(await userToken({ admin: true }), { ...settings, issuer: undefined }),
+    "User tokens cannot be accepted: SUPABASE_URL is not set, so their issuer cannot be checked",
+  );
+});
+
+Deno.test("the project issuer is SUPABASE_URL's Auth, a trailing slash or not", () => {
+  assert.equal(authIssuer("https://abc.supabase.co/"), "https://abc.supabase.co/auth/v1");
+  const fromConfig = authSettingsOf(loadConfig({ SUPABASE_URL: "https://abc.supabase.co" }));
+  assert.equal(fromConfig.issuer, "https://abc.supabase.co/auth/v1");
 });

@@ -118,7 +118,13 @@ Deno.test("restore refuses a destination that already has the backup's tables an
     const backup = await backupDatabase({ db: source, repository });
     const before = await pgDump(source);
     await assert.rejects(
-      restoreDatabase({ repository, backupId: backup.backupId, db: source, safetyBackup: false }),
+      restoreDatabase({
+        allowUnauthenticated: true,
+        repository,
+        backupId: backup.backupId,
+        db: source,
+        safetyBackup: false,
+      }),
       (error: Error) => {
         assert.ok(error instanceof RestoreError);
         assert.equal(error.applied, false);
@@ -134,13 +140,25 @@ Deno.test("data-only restore refuses tables that hold rows unless asked to trunc
   await withStack(async ({ source, repository, empty }) => {
     const backup = await backupDatabase({ db: source, repository });
     const target = await empty("target");
-    await restoreDatabase({ repository, backupId: backup.backupId, db: target });
+    await restoreDatabase({
+      allowUnauthenticated: true,
+      repository,
+      backupId: backup.backupId,
+      db: target,
+    });
     await query(target, (sql) => sql`update shop.attachments set name = 'changed' where id = 1`);
     await assert.rejects(
-      restoreDatabase({ repository, backupId: backup.backupId, db: target, dataOnly: true }),
+      restoreDatabase({
+        allowUnauthenticated: true,
+        repository,
+        backupId: backup.backupId,
+        db: target,
+        dataOnly: true,
+      }),
       /already hold rows: empty them first, or ask for them to be truncated/,
     );
     const restored = await restoreDatabase({
+      allowUnauthenticated: true,
       repository,
       backupId: backup.backupId,
       db: target,
@@ -165,15 +183,20 @@ Deno.test("restore of an unknown or malformed backup id fails clearly", async ()
   await withStack(async ({ repository, empty }) => {
     const target = await empty("target");
     await assert.rejects(
-      restoreDatabase({ repository, backupId: "latest", db: target }),
+      restoreDatabase({ allowUnauthenticated: true, repository, backupId: "latest", db: target }),
       /no database backup yet/,
     );
     await assert.rejects(
-      restoreDatabase({ repository, backupId: "20260101T000000Z-abcdef", db: target }),
+      restoreDatabase({
+        allowUnauthenticated: true,
+        repository,
+        backupId: "20260101T000000Z-abcdef",
+        db: target,
+      }),
       /No database backup 20260101T000000Z-abcdef/,
     );
     await assert.rejects(
-      restoreDatabase({ repository, backupId: "../etc", db: target }),
+      restoreDatabase({ allowUnauthenticated: true, repository, backupId: "../etc", db: target }),
       /is not a backup id/,
     );
   }, { data: false });
@@ -209,7 +232,12 @@ Deno.test("a round trip of the hard schema and data is identical under pg_dump",
     );
     assert.ok(backup.manifest.tables.some((t) => t.kind === "partition" && t.rows > 0));
     const target = await empty("target");
-    const restored = await restoreDatabase({ repository, backupId: "latest", db: target });
+    const restored = await restoreDatabase({
+      allowUnauthenticated: true,
+      repository,
+      backupId: "latest",
+      db: target,
+    });
     assert.equal(restored.rows, backup.rows);
     assert.equal(restored.safetyBackupId, null, "an empty destination needs no safety backup");
     assert.equal(await pgDump(target, "--data-only"), await pgDump(source, "--data-only"));
@@ -244,13 +272,30 @@ Deno.test("schema-only then data-only restores compose to the whole database", a
     const data = await backupDatabase({ db: source, repository, scope: { dataOnly: true } });
     assert.ok(data.rows > 0);
     const target = await empty("target");
-    await restoreDatabase({ repository, backupId: schema.backupId, db: target });
+    await restoreDatabase({
+      allowUnauthenticated: true,
+      repository,
+      backupId: schema.backupId,
+      db: target,
+    });
     assert.equal(await pgDump(target, "--schema-only"), await pgDump(source, "--schema-only"));
     await assert.rejects(
-      restoreDatabase({ repository, backupId: schema.backupId, db: target, dataOnly: true }),
+      restoreDatabase({
+        allowUnauthenticated: true,
+        repository,
+        backupId: schema.backupId,
+        db: target,
+        dataOnly: true,
+      }),
       /holds no data/,
     );
-    await restoreDatabase({ repository, backupId: data.backupId, db: target, dataOnly: true });
+    await restoreDatabase({
+      allowUnauthenticated: true,
+      repository,
+      backupId: data.backupId,
+      db: target,
+      dataOnly: true,
+    });
     assert.equal(await pgDump(target, "--data-only"), await pgDump(source, "--data-only"));
   });
 });
@@ -282,12 +327,25 @@ Deno.test("chosen tables restore into existing empty tables and move their seque
   await withStack(async ({ source, repository, empty }) => {
     const backup = await backupDatabase({ db: source, repository });
     const target = await empty("target");
-    await restoreDatabase({ repository, backupId: backup.backupId, db: target, schemaOnly: true });
+    await restoreDatabase({
+      allowUnauthenticated: true,
+      repository,
+      backupId: backup.backupId,
+      db: target,
+      schemaOnly: true,
+    });
     await assert.rejects(
-      restoreDatabase({ repository, backupId: backup.backupId, db: target, tables: ["shop.nope"] }),
+      restoreDatabase({
+        allowUnauthenticated: true,
+        repository,
+        backupId: backup.backupId,
+        db: target,
+        tables: ["shop.nope"],
+      }),
       /has no table shop\.nope/,
     );
     const restored = await restoreDatabase({
+      allowUnauthenticated: true,
       repository,
       backupId: backup.backupId,
       db: target,
@@ -322,7 +380,12 @@ Deno.test("a Supabase backup restores platform tables as data only into a fresh 
     const users = backup.manifest.tables.find((t) => t.schema === "auth" && t.name === "users")!;
     assert.equal(users.managed, true);
     const target = await empty("target");
-    const restored = await restoreDatabase({ repository, backupId: backup.backupId, db: target });
+    const restored = await restoreDatabase({
+      allowUnauthenticated: true,
+      repository,
+      backupId: backup.backupId,
+      db: target,
+    });
     assert.deepEqual(restored.skippedTables, []);
     assert.equal(await pgDump(target, "--data-only"), await pgDump(source, "--data-only"));
     assert.equal(await pgDump(target, "--schema-only"), await pgDump(source, "--schema-only"));
@@ -353,7 +416,12 @@ Deno.test("a backup run in budgeted steps resumes from its checkpoint and restor
     const manifest = await loadDatabaseManifest(repository, result.backupId!);
     assert.equal(manifest.snapshots, steps, "each step read in its own snapshot");
     const target = await empty("target");
-    await restoreDatabase({ repository, backupId: manifest.backupId, db: target });
+    await restoreDatabase({
+      allowUnauthenticated: true,
+      repository,
+      backupId: manifest.backupId,
+      db: target,
+    });
     assert.equal(await pgDump(target, "--data-only"), await pgDump(source, "--data-only"));
   });
 });
@@ -367,7 +435,7 @@ Deno.test("the CLI fails clearly on a bad URL, a missing --db and an unknown bac
     assert.match(missing.stderr, /Missing --db/);
     const bad = await cli(["backup", "--db", "not a url", "--to", dir, "--json"]);
     assert.notEqual(bad.code, 0);
-    assert.match(bad.stderr, /database URL is not a valid URL/);
+    assert.match(bad.stderr, /--db is not a valid URL/);
     assert.doesNotMatch(bad.stderr, /^\s+at /m, "no stack trace");
     const unknown = await cli([
       "restore",
@@ -422,6 +490,7 @@ Deno.test("the CLI backs up (in worker threads), lists and restores, printing on
       "latest",
       "--db",
       target,
+      "--allow-unauthenticated",
       "--yes",
       "--json",
     ]);

@@ -220,7 +220,12 @@ Deno.test("a corrupted blob stops the restore before anything is applied to the 
     await Deno.writeFile(path, bytes);
     const target = await pg.createDatabase("target");
     await assert.rejects(
-      restoreDatabase({ repository, backupId: backup.backupId, db: target }),
+      restoreDatabase({
+        allowUnauthenticated: true,
+        repository,
+        backupId: backup.backupId,
+        db: target,
+      }),
       (error: Error) => {
         assert.ok(error instanceof RestoreError);
         assert.equal(error.applied, false);
@@ -248,14 +253,24 @@ Deno.test("a missing blob or a tampered manifest stops the restore with a clear 
     tampered.tables[0].rows = -1;
     await Deno.writeTextFile(manifestPath, JSON.stringify(tampered));
     await assert.rejects(
-      restoreDatabase({ repository, backupId: backup.backupId, db: target }),
+      restoreDatabase({
+        allowUnauthenticated: true,
+        repository,
+        backupId: backup.backupId,
+        db: target,
+      }),
       /Manifest of backup .* is not valid: tables\.0\.rows/,
     );
     await Deno.writeTextFile(manifestPath, original);
     const victim = backup.manifest.tables.find((table) => table.blobs.length > 0)!.blobs[0];
     await Deno.remove(`${dir}/${blobKey(victim.id)}`);
     await assert.rejects(
-      restoreDatabase({ repository, backupId: backup.backupId, db: target }),
+      restoreDatabase({
+        allowUnauthenticated: true,
+        repository,
+        backupId: backup.backupId,
+        db: target,
+      }),
       new RegExp(`Blob ${victim.id} is missing`),
     );
     assert.deepEqual(await userTables(target), []);

@@ -297,11 +297,13 @@ Deno.test("large tables copied in slices across many steps restore the one-step 
     const fromSlices = await source.newDatabase("from_slices");
     const fromOneStep = await source.newDatabase("from_one_step");
     await restoreDatabase({
+      allowUnauthenticated: true,
       repository: source.repository,
       backupId: manifest.backupId,
       db: fromSlices,
     });
     await restoreDatabase({
+      allowUnauthenticated: true,
       repository: source.repository,
       backupId: oneStep.backupId,
       db: fromOneStep,
@@ -312,6 +314,7 @@ Deno.test("large tables copied in slices across many steps restore the one-step 
 
     // The restore test passes on the sliced backup.
     const report = await runRestoreTest(source.repository, {
+      allowUnauthenticated: true,
       serverUrl: source.serverUrl,
       backupId: manifest.backupId,
     });
@@ -403,6 +406,7 @@ Deno.test("the restore test checks a sliced table slice by slice and catches a c
     const { manifest } = await runSteps(source, { bytes: 1, sliceBytes: SLICE_BYTES });
     const restored = await source.newDatabase("restored");
     await restoreDatabase({
+      allowUnauthenticated: true,
       repository: source.repository,
       backupId: manifest.backupId,
       db: restored,
@@ -439,6 +443,7 @@ Deno.test("the restore test checks a sliced table slice by slice and catches a c
     entry.sha256 = await slicesDigest(entry.slices!);
     await saveDatabaseManifest(source.repository, tampered);
     const report = await runRestoreTest(source.repository, {
+      allowUnauthenticated: true,
       serverUrl: source.serverUrl,
       backupId: tampered.backupId,
     });
@@ -514,6 +519,7 @@ Deno.test("a step killed inside a table resumes from its last saved slice, nothi
         (t) => t`create table public.events (id bigint primary key, payload text)`,
       );
       await restoreDatabase({
+        allowUnauthenticated: true,
         repository: opened.repository,
         backupId: manifest.backupId,
         db: target,

@@ -76,7 +76,7 @@ Deno.test("the pool gives the inline encoder's ids and blobs that decode, encryp
         const pooled = pool.begin(plain, options);
         assert.deepEqual(await pooled.id, await inline.id);
         const { stored } = await pooled.encode();
-        const decoded = await decodeBlob(stored, { keyring });
+        const decoded = await decodeBlob(stored, { keyring: options.keyring });
         assert.deepEqual(decoded, plain);
         inline.drop();
       }

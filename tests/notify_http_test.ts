@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { LOCAL_JWT_SECRET, startLocalStack } from "../stack/local_stack.ts";
 import { signHs256 } from "./support/jwt.ts";
+import { startSlackReceiver } from "../stack/slack_receiver.ts";
 
 Deno.test("POST /functions/v1/notify: internal callers only, bad input answered 400, outcomes recorded", async (t) => {
   const stack = await startLocalStack({ slack: true });
@@ -109,5 +110,45 @@ Deno.test("POST /functions/v1/notify: internal callers only, bad input answered 
   } finally {
     await sql.end();
     await stack.stop();
+  }
+});
+
+Deno.test("POST /functions/v1/notify: a webhook echoing its secret path and query leaks it nowhere", async () => {
+  const receiver = startSlackReceiver();
+  const slackUrl = `${receiver.url}?token=slack-query-secret-9876`;
+  const stack = await startLocalStack({ env: { SLACK_WEBHOOK_URL: slackUrl } });
+  const sql = postgres(stack.db.url, { max: 1, onnotice: () => {} });
+  const printed: string[] = [];
+  const originals = { log: console.log, warn: console.warn, error: console.error };
+  const capture = (...args: unknown[]) => void printed.push(args.map(String).join(" "));
+  try {
+    receiver.failNext(Array.from({ length: 5 }, () => ({ status: 404, echo: true })));
+    Object.assign(console, { log: capture, warn: capture, error: capture });
+    const response = await fetch(stack.functionUrl("notify"), {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-sauvegarde-secret": stack.env.SAUVEGARDE_CRON_SECRET,
+      },
+      body: JSON.stringify({ severity: "fail", title: "Backup failed", details: "d" }),
+    });
+    const body = await response.text();
+    Object.assign(console, originals);
+    assert.equal(response.status, 502, body);
+    assert.equal(receiver.requests(), 1, "a 404 is not retried");
+    const [row] = await sql`select * from notification_log order by id desc limit 1`;
+    assert.equal(row.outcome, "failed");
+    assert.equal(row.http_status, 404);
+    assert.equal(row.error, "HTTP 404 Not Found");
+    const everything = `${body}\n${JSON.stringify(row)}\n${printed.join("\n")}`;
+    assert.match(everything, /HTTP 404 Not Found/);
+    for (const secret of ["/services/T000/B000/XXXX", "slack-query-secret-9876", "no webhook at"]) {
+      assert.ok(!everything.includes(secret), `${secret} leaked: ${everything}`);
+    }
+  } finally {
+    Object.assign(console, originals);
+    await sql.end();
+    await stack.stop();
+    await receiver.stop();
   }
 });

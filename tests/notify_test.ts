@@ -6,6 +6,7 @@ import {
   postJson,
   runOutcomeNotification,
   scrub,
+  secretUrlParts,
   slackPayload,
 } from "../shared/notify/mod.ts";
 import type { Run } from "../shared/runs/mod.ts";
@@ -167,6 +168,81 @@ Deno.test("Slack down: every attempt fails within the time allowed, nothing thro
   } finally {
     await hook.stop();
   }
+});
+
+/** Runs `work` with console output captured; returns what was printed. */
+async function capturingConsole(work: () => Promise<unknown>): Promise<string> {
+  const printed: string[] = [];
+  const originals = { log: console.log, warn: console.warn, error: console.error };
+  const capture = (...args: unknown[]) => void printed.push(args.map(String).join(" "));
+  Object.assign(console, { log: capture, warn: capture, error: capture });
+  try {
+    await work();
+  } finally {
+    Object.assign(console, originals);
+  }
+  return printed.join("\n");
+}
+
+Deno.test("an endpoint echoing its secret path and query in an error gets neither into the outcome or the logs", async () => {
+  const slack = startSlackReceiver();
+  try {
+    const slackUrl = `${slack.url}?token=slack-query-secret-1234`;
+    const hookUrl = `${
+      slack.url.replace("/services/", "/hooks/")
+    }/extra?key=hook-query-secret-5678`;
+    slack.failNext([{ status: 404, echo: true }, { status: 404, echo: true }]);
+    let result: Awaited<ReturnType<typeof notify>> | undefined;
+    const printed = await capturingConsole(async () => {
+      result = await notify({ severity: "fail", title: "Backup failed", details: "d" }, {
+        config: { slackWebhookUrl: slackUrl, alertWebhookUrl: hookUrl },
+        retry: fast,
+      });
+    });
+    assert.equal(slack.requests(), 2, "each channel tried once: a 404 is not retried");
+    assert.deepEqual(
+      result!.channels.map((c) => [c.channel, c.ok, c.status, c.error]),
+      [["slack", false, 404, "HTTP 404 Not Found"], ["webhook", false, 404, "HTTP 404 Not Found"]],
+    );
+    const everything = JSON.stringify(result) + printed;
+    assert.match(printed, /failed on slack after 1 attempt\(s\): HTTP 404 Not Found/);
+    for (
+      const secret of [
+        "/services/T000/B000/XXXX",
+        "/hooks/T000/B000/XXXX",
+        "T000/B000",
+        "slack-query-secret-1234",
+        "hook-query-secret-5678",
+        "no webhook at",
+      ]
+    ) {
+      assert.ok(!everything.includes(secret), `${secret} leaked: ${everything}`);
+    }
+  } finally {
+    await slack.stop();
+  }
+});
+
+Deno.test("a network error quoting the webhook URL carries neither its path nor its query", async () => {
+  const slack = startSlackReceiver();
+  const deadUrl = `${slack.url}?token=dead-query-secret-42`;
+  await slack.stop();
+  const outcome = await postJson(deadUrl, { text: "x" }, { ...fast, attempts: 1 });
+  assert.equal(outcome.ok, false);
+  assert.ok(outcome.error!.length > 0);
+  for (const secret of ["/services/T000/B000/XXXX", "dead-query-secret-42"]) {
+    assert.ok(!outcome.error!.includes(secret), `${secret} leaked: ${outcome.error}`);
+  }
+  const parts = secretUrlParts(
+    "https://hooks.slack.com/services/T0AB12CD/B0EF34GH/abcdefghijklmnopqrstuvwx",
+  );
+  assert.ok(parts.includes("/services/T0AB12CD/B0EF34GH/abcdefghijklmnopqrstuvwx"));
+  assert.ok(parts.includes("abcdefghijklmnopqrstuvwx") && parts.includes("T0AB12CD"));
+  assert.ok(!parts.includes("services"), "words in the path are not scrubbed everywhere");
+  assert.equal(
+    scrub("Slack said: no route /services/T0AB12CD/B0EF34GH/abcdefghijklmnopqrstuvwx", parts),
+    "Slack said: no route [redacted]",
+  );
 });
 
 Deno.test("with no channel configured notify reports it and does not throw", async () => {

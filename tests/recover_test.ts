@@ -10,6 +10,7 @@ import { createStorageClient } from "../shared/storage/s3_client.ts";
 import { type LocalStack, startLocalStack } from "../stack/local_stack.ts";
 import { startPostgres } from "../stack/postgres.ts";
 import { seedShop } from "../stack/shop_seed.ts";
+import { KEYED_ENV } from "./support/keys.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const SHOP = { products: 150, customers: 40, orders: 300 };
@@ -60,7 +61,7 @@ async function count(url: string, table: string): Promise<number | null> {
 }
 
 Deno.test("recover without --yes and without a terminal fails clearly and changes nothing", async () => {
-  const stack = await startLocalStack();
+  const stack = await startLocalStack({ env: KEYED_ENV });
   const fresh = await startPostgres({ supabase: true, standIns: false });
   try {
     await seedShop(stack.db.url, SHOP);
@@ -78,7 +79,7 @@ Deno.test("recover without --yes and without a terminal fails clearly and change
 });
 
 Deno.test("recover brings a lost table and deleted files back into a fresh project and reports the RTO", async () => {
-  const stack = await startLocalStack({ storage: true, slack: true });
+  const stack = await startLocalStack({ storage: true, slack: true, env: KEYED_ENV });
   const fresh = await startPostgres({ supabase: true, standIns: false });
   const client = createStorageClient(stack.storage!);
   try {

@@ -169,21 +169,21 @@ Deno.test("a corrupted source blob is refused: replication fails and the destina
   }
 });
 
-Deno.test("an encrypted source blob cannot be checked without its keys, and is not copied", async () => {
+Deno.test("an encrypted source backup cannot be checked without its keys, and is not copied", async () => {
   const keyring = await Keyring.parse(KEY);
   const source = await tempRepository(keyring);
   try {
     const { id } = await backup(source.repo, "20261125T100000Z-enc1", [rows(5, 500)]);
     const destination = new MemoryTarget();
+    const keyless = new Repository(source.target, { compression: "gzip" });
     await assert.rejects(
-      copyBackup(source.repo, new Repository(destination), { kind: "database", id }),
-      /is refused: Blob [0-9a-f]{64} is encrypted with key "k1" but no encryption keys are configured/,
+      copyBackup(keyless, new Repository(destination), { kind: "database", id }),
+      /Manifest database\/20261125T100000Z-enc1 is encrypted with key "k1" but no encryption keys are configured/,
     );
     assert.equal(destination.objects.size, 0);
     const copied = await copyBackup(source.repo, new Repository(destination), {
       kind: "database",
       id,
-      keyring,
     });
     assert.equal(copied.manifest, "copied");
   } finally {
@@ -256,9 +256,11 @@ Deno.test("replication file → S3 copies only missing blobs as stored, verified
     await s3Target.save(blobKey(preloaded.id), preBytes);
     recording.saved.length = 0;
 
-    const [status] = await replicate(source.repo, [{ name: "offsite", repository: destination }], {
-      keyring,
-    });
+    const [status] = await replicate(
+      source.repo,
+      [{ name: "offsite", repository: destination }],
+      {},
+    );
     assert.equal(status.ok, true, status.error);
     assert.deepEqual(status.backups.map((b) => b.id), [second.id, first.id], "newest first");
 
@@ -301,13 +303,14 @@ Deno.test("replication file → S3 copies only missing blobs as stored, verified
 
     // Again: nothing to do. With --backup latest: checked, nothing copied.
     recording.saved.length = 0;
-    const [again] = await replicate(source.repo, [{ name: "offsite", repository: destination }], {
-      keyring,
-    });
+    const [again] = await replicate(
+      source.repo,
+      [{ name: "offsite", repository: destination }],
+      {},
+    );
     assert.equal(again.skipped, 2);
     assert.deepEqual(recording.saved, []);
     const [latest] = await replicate(source.repo, [{ name: "offsite", repository: destination }], {
-      keyring,
       backup: "latest",
     });
     assert.deepEqual(latest.backups.map((b) => [b.id, b.copiedBlobs, b.manifest]), [[
@@ -323,7 +326,6 @@ Deno.test("replication file → S3 copies only missing blobs as stored, verified
       source.repo,
       [{ name: "offsite", repository: destination }],
       {
-        keyring,
         backup: second.id,
       },
     );

@@ -416,14 +416,20 @@ Deno.test("a sealed manifest needs its key and refuses any changed byte", async 
   await rejectsWith(() => writer.loadManifest("database", "r1"), IntegrityError);
 });
 
-Deno.test("a plain manifest, written before keys were set, still reads with keys", async () => {
+Deno.test("a plain manifest, written before keys were set, reads with keys only through the opt-in", async () => {
   const target = new MemoryTarget();
   await new Repository(target).saveManifest("database", "old", { tables: [1] });
   assert.equal(
     new TextDecoder().decode(target.objects.get("manifests/database/old.json")!.bytes)[0],
     "{",
   );
-  const keyed = new Repository(target, { keyring: await Keyring.parse(`k1:${KEY_A}`) });
+  const keyring = await Keyring.parse(`k1:${KEY_A}`);
+  await rejectsWith(
+    () => new Repository(target, { keyring }).loadManifest("database", "old"),
+    IntegrityError,
+    /plain JSON, not sealed, but encryption keys are configured/,
+  );
+  const keyed = new Repository(target, { keyring, acceptUnauthenticated: true });
   assert.deepEqual(await keyed.loadManifest("database", "old"), { tables: [1] });
 });
 

@@ -83,7 +83,12 @@ Deno.test("a one-snapshot backup restores its foreign keys before the rows, vali
     const backup = await backupDatabase({ db: source, repository });
     assert.equal(backup.manifest.snapshots, 1);
     const target = await empty("target");
-    const result = await restoreDatabase({ repository, backupId: backup.backupId, db: target });
+    const result = await restoreDatabase({
+      allowUnauthenticated: true,
+      repository,
+      backupId: backup.backupId,
+      db: target,
+    });
     assert.equal(result.foreignKeys, "trusted");
     assert.equal(await pgDump(target, "--schema-only"), await pgDump(source, "--schema-only"));
     assert.equal(await pgDump(target, "--data-only"), await pgDump(source, "--data-only"));
@@ -136,7 +141,12 @@ Deno.test("a backup read in several snapshots has its foreign keys checked, and 
     assert.notEqual(stepOf("orders").snapshotTime, stepOf("items").snapshotTime);
     const target = await empty("target");
     await assert.rejects(
-      restoreDatabase({ repository, backupId: manifest.backupId, db: target }),
+      restoreDatabase({
+        allowUnauthenticated: true,
+        repository,
+        backupId: manifest.backupId,
+        db: target,
+      }),
       (error: unknown) => {
         assert.ok(error instanceof RestoreError);
         assert.match(error.message, /items_order_fk/);

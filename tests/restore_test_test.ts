@@ -15,6 +15,7 @@ import type { Run } from "../shared/runs/mod.ts";
 import { type LocalStack, startLocalStack } from "../stack/local_stack.ts";
 import { applySqlFile } from "../stack/postgres.ts";
 import { seedShop } from "../stack/shop_seed.ts";
+import { KEYED_ENV } from "./support/keys.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 
@@ -123,7 +124,7 @@ async function waitForSlack(stack: LocalStack, count: number): Promise<void> {
 }
 
 Deno.test("a restore test that finds a wrong row count fails, names the table and alerts Slack", async () => {
-  const stack = await startLocalStack({ slack: true });
+  const stack = await startLocalStack({ slack: true, env: KEYED_ENV });
   try {
     const good = await backUpSource(stack);
     const bad = await tamperedCopy(stack, good, (tables) => {
@@ -149,7 +150,7 @@ Deno.test("a restore test that finds a wrong row count fails, names the table an
 });
 
 Deno.test("a restore test whose restored rows do not hash to the manifest's checksum fails with the table in its details", async () => {
-  const stack = await startLocalStack({ slack: true });
+  const stack = await startLocalStack({ slack: true, env: KEYED_ENV });
   try {
     const good = await backUpSource(stack);
     await tamperedCopy(stack, good, (tables) => {
@@ -174,7 +175,7 @@ Deno.test("a restore test whose restored rows do not hash to the manifest's chec
 });
 
 Deno.test("a restore test from the CLI restores the latest backup, matches every table and records the RTO", async () => {
-  const stack = await startLocalStack();
+  const stack = await startLocalStack({ env: KEYED_ENV });
   try {
     const backupId = await backUpSource(stack);
     const output = await new Deno.Command(Deno.execPath(), {
@@ -209,7 +210,7 @@ Deno.test("a restore test from the CLI restores the latest backup, matches every
 });
 
 Deno.test("a restore test of the Supabase project's own database needs the platform template, then passes", async () => {
-  const stack = await startLocalStack();
+  const stack = await startLocalStack({ env: KEYED_ENV });
   try {
     await seedShop(stack.db.url, { products: 100, customers: 30, orders: 200 });
     const backup = await stack.app.store.create({
@@ -244,7 +245,7 @@ Deno.test("a restore test of the Supabase project's own database needs the platf
 });
 
 Deno.test("the schedule migration adds a monthly restore test and a daily retention job whose queued runs the worker claims", async () => {
-  const stack = await startLocalStack();
+  const stack = await startLocalStack({ env: KEYED_ENV });
   const sql = postgres(stack.db.url, { max: 1, onnotice: () => {} });
   try {
     const jobs = Object.fromEntries(

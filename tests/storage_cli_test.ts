@@ -58,6 +58,8 @@ Deno.test("snapshot and restore-storage keep their command-line contract", async
           "latest",
           "--endpoint",
           other.endpoint,
+          // The repository has no keys: the operator vouches for it.
+          "--allow-unauthenticated",
         ];
         const dry = await runCli([...args, "--dry-run", "--json"], env);
         assert.equal(dry.code, 0, dry.stderr);

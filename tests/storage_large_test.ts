@@ -86,6 +86,7 @@ Deno.test("an object over 100 MB is snapshotted and restored as a stream with fl
       "latest",
       "--endpoint",
       other.endpoint,
+      "--allow-unauthenticated",
       "--yes",
       "--json",
     ], env);

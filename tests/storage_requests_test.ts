@@ -130,7 +130,8 @@ Deno.test("putBlob asks nothing for a known blob, uploads straight away when tol
   const known = new Map<string, number>();
 
   const first = await repository.putBlob(text("first"), { known, assumeAbsent: true });
-  assert.deepEqual(target.counts, { save: 1, load: 0, stat: 0, list: 0, remove: 0 });
+  // One listing of the damage marks per repository (see `damagedBlobs`), then one save.
+  assert.deepEqual(target.counts, { save: 1, load: 0, stat: 0, list: 1, remove: 0 });
   assert.equal(first.reused, false);
   assert.equal(known.get(first.id), first.storedSize, "what it stored is known");
 
@@ -139,10 +140,13 @@ Deno.test("putBlob asks nothing for a known blob, uploads straight away when tol
   assert.equal(again.storedSize, first.storedSize);
   assert.equal(target.counts.save + target.counts.stat, 1, "a known blob costs no request");
 
-  // Without the options: asked first, as every other caller does.
+  assert.equal(target.counts.list, 1, "the damage marks are listed once");
+
+  // Without the options: asked first (and its header read back), as every other caller does.
   const plain = await repository.putBlob(text("first"));
   assert.equal(plain.reused, true);
   assert.equal(target.counts.stat, 1);
+  assert.equal(target.counts.load, 1);
 
   // Told it is absent although it is stored: uploaded again, same bytes, nothing breaks.
   const twice = await repository.putBlob(text("first"), { assumeAbsent: true });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import postgres from "postgres";
 import "../shared/storage/register.ts";
-import { LOCAL_JWT_SECRET, startLocalStack } from "../stack/local_stack.ts";
+import { startLocalStack } from "../stack/local_stack.ts";
 import { settleBackground } from "../shared/jobs/background.ts";
 import { openRepository } from "../shared/storage/open.ts";
 import { createStorageClient } from "../shared/storage/s3_client.ts";
@@ -16,7 +16,7 @@ import { loadStorageSnapshot, restoreStorage } from "../shared/storage/restore.t
 import { StorageDestination } from "../shared/storage/destination.ts";
 import { snapshotsPairedWith } from "../shared/storage/pairing.ts";
 import { startS3Server } from "../stack/s3_server.ts";
-import { signHs256 } from "./support/jwt.ts";
+import { stackUserToken } from "./support/jwt.ts";
 
 const DATABASE_BACKUP = "20261125T000000Z-dbdb";
 
@@ -119,19 +119,11 @@ Deno.test("storage snapshot runs: function and trigger-backup, pairing, broken l
     });
 
     await t.step("callers and bodies are checked", async () => {
-      const admin = await signHs256({
-        role: "authenticated",
-        sub: crypto.randomUUID(),
-        app_metadata: { backup_admin: true },
-      }, { secret: LOCAL_JWT_SECRET });
+      const admin = await stackUserToken(stack, { admin: true });
       const byAdmin = await call({ authorization: `Bearer ${admin}` }, { buckets: ["avatars"] });
       assert.equal(byAdmin.status, 202, JSON.stringify(byAdmin.json));
       assert.equal((await waitForRun(byAdmin.json.runId)).status, "succeeded");
-      const user = await signHs256({
-        role: "authenticated",
-        sub: crypto.randomUUID(),
-        app_metadata: {},
-      }, { secret: LOCAL_JWT_SECRET });
+      const user = await stackUserToken(stack);
       assert.equal((await call({ authorization: `Bearer ${user}` }, {})).status, 403);
       assert.equal((await call({}, {})).status, 401);
       const unknown = await call(cron, { buckets: ["avatars"], everything: true });
@@ -193,7 +185,7 @@ Deno.test("storage snapshot runs: function and trigger-backup, pairing, broken l
         const report = await restoreStorage(
           local.repository,
           new StorageDestination(otherClient),
-          { snapshot: snapshotId, sql },
+          { snapshot: snapshotId, sql, allowUnauthenticated: true },
         );
         assert.deepEqual(report.bucketsCreated, ["avatars", "documents"]);
         assert.equal(report.uploaded, 3);

@@ -89,6 +89,7 @@ Deno.test("a snapshot keeps nested, unicode, spaced and empty keys and restores 
 
     const planned: RestoreAction[] = [];
     const dry = await restoreStorage(stack.repository, destination, {
+      allowUnauthenticated: true,
       snapshot: "latest",
       dryRun: true,
       onAction: (a) => planned.push(a),
@@ -98,7 +99,10 @@ Deno.test("a snapshot keeps nested, unicode, spaced and empty keys and restores 
     assert.deepEqual((await destination.listBuckets()).size, 0, "a dry run changes nothing");
     assert.equal(planned.filter((a) => a.action === "create-bucket").length, 2);
 
-    const report = await restoreStorage(stack.repository, destination, { snapshot: "latest" });
+    const report = await restoreStorage(stack.repository, destination, {
+      allowUnauthenticated: true,
+      snapshot: "latest",
+    });
     assert.equal(report.uploaded, KEYS.length + 1);
     for (const key of KEYS) {
       const original = await read(stack.sourceClient, "photos", key);
@@ -109,11 +113,15 @@ Deno.test("a snapshot keeps nested, unicode, spaced and empty keys and restores 
       assert.deepEqual(restored.metadata, original.metadata, key);
     }
 
-    const again = await restoreStorage(stack.repository, destination, { snapshot: "latest" });
+    const again = await restoreStorage(stack.repository, destination, {
+      allowUnauthenticated: true,
+      snapshot: "latest",
+    });
     assert.equal(again.uploaded, 0, "identical objects are skipped");
     assert.equal(again.skipped, KEYS.length + 1);
 
     const onlyNested = await restoreStorage(stack.repository, destination, {
+      allowUnauthenticated: true,
       snapshot: summary.snapshotId,
       buckets: ["photos"],
       prefix: "a/b/",
@@ -219,7 +227,11 @@ Deno.test("a restore refuses an object whose stored bytes or snapshot entry do n
     stored[stored.length - 1] ^= 1;
     await stack.storageTarget.save(key, stored, { size: stored.length });
     await assert.rejects(
-      restoreStorage(stack.repository, destination, { snapshot: "latest", prefix: "small" }),
+      restoreStorage(stack.repository, destination, {
+        allowUnauthenticated: true,
+        snapshot: "latest",
+        prefix: "small",
+      }),
       new RegExp(`Blob ${small.blobs[0].id}`),
     );
     assert.equal(await exists("small.txt"), false);
@@ -228,7 +240,11 @@ Deno.test("a restore refuses an object whose stored bytes or snapshot entry do n
       new PutObjectCommand({ Bucket: "docs", Key: "small.txt", Body: "an older version" }),
     );
     await assert.rejects(
-      restoreStorage(stack.repository, destination, { snapshot: "latest", prefix: "small" }),
+      restoreStorage(stack.repository, destination, {
+        allowUnauthenticated: true,
+        snapshot: "latest",
+        prefix: "small",
+      }),
       new RegExp(`Blob ${small.blobs[0].id}`),
     );
     const left = await read(otherClient, "docs", "small.txt").then(
@@ -245,7 +261,11 @@ Deno.test("a restore refuses an object whose stored bytes or snapshot entry do n
     tampered.objects.find((o) => o.key === "large.bin")!.sha256 = "0".repeat(64);
     await stack.repository.saveManifest("storage", manifest.id, tampered);
     await assert.rejects(
-      restoreStorage(stack.repository, destination, { snapshot: "latest", prefix: "large" }),
+      restoreStorage(stack.repository, destination, {
+        allowUnauthenticated: true,
+        snapshot: "latest",
+        prefix: "large",
+      }),
       /Object "large.bin" of bucket "docs" does not match its snapshot/,
     );
     assert.equal(await exists("large.bin"), false);

@@ -66,32 +66,44 @@ Deno.test("verification: every check's pass and fail paths against real targets"
       finishedAt: new Date(now - 2 * DAY),
     });
 
-    await t.step("with sound backups every check passes", async () => {
-      const report = await verify();
-      const notOk = report.checks.filter((c) => c.status !== "ok");
-      assert.deepEqual(notOk, [], "all ok");
-      assert.equal(report.status, "ok");
-      assert.match(
-        check(report, "freshness.database").summary,
-        /^The latest database backup is \d+ s old, within the 24 h objective$/,
-      );
-      assert.match(
-        check(report, "integrity.database").summary,
-        new RegExp(
-          `${db.backupId} validates on 2 targets: \\d+ parts present with the right sizes, \\d+ read back and re-hashed`,
-        ),
-      );
-      assert.match(
-        check(report, "replication.database").summary,
-        /has 3 copies \(the project and local, s3\) on 2 kinds of storage, 1 offsite/,
-      );
-      assert.ok(check(report, "freshness.target.s3"));
-      const [run] =
-        await sql`select kind, status, details from backup_runs where id = ${report.runId}`;
-      assert.equal(run.kind, "verify");
-      assert.equal(run.status, "succeeded");
-      assert.equal(run.details.checks.length, report.checks.length);
-    });
+    await t.step(
+      "with sound backups every check passes but authenticity, without keys",
+      async () => {
+        const report = await verify();
+        const notOk = report.checks.filter((c) => c.status !== "ok");
+        // Keyless backups are sound but unauthenticated: the one thing that fails, loudly.
+        assert.deepEqual(notOk.map((c) => c.id), ["authenticity.database", "authenticity.storage"]);
+        assert.equal(report.status, "fail");
+        assert.match(
+          check(report, "authenticity.database").summary,
+          new RegExp(
+            `^The latest database backup ${db.backupId} is not authenticated on targets local, s3: ` +
+              "its manifest is not sealed with a configured key.*scheduled restore tests will not restore it$",
+          ),
+        );
+        assert.match(check(report, "authenticity.storage").nextStep!, /SAUVEGARDE_ENCRYPTION_KEYS/);
+        assert.match(
+          check(report, "freshness.database").summary,
+          /^The latest database backup is \d+ s old, within the 24 h objective$/,
+        );
+        assert.match(
+          check(report, "integrity.database").summary,
+          new RegExp(
+            `${db.backupId} validates on 2 targets: \\d+ parts present with the right sizes, \\d+ read back and re-hashed`,
+          ),
+        );
+        assert.match(
+          check(report, "replication.database").summary,
+          /has 3 copies \(the project and local, s3\) on 2 kinds of storage, 1 offsite/,
+        );
+        assert.ok(check(report, "freshness.target.s3"));
+        const [run] =
+          await sql`select kind, status, details from backup_runs where id = ${report.runId}`;
+        assert.equal(run.kind, "verify");
+        assert.equal(run.status, "failed", "a failing check fails the verify run");
+        assert.equal(run.details.checks.length, report.checks.length);
+      },
+    );
 
     await t.step(
       "freshness: beyond the objective fails, or warns while a backup runs",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { LOCAL_JWT_SECRET, startLocalStack } from "../stack/local_stack.ts";
-import { signHs256 } from "./support/jwt.ts";
+import { startLocalStack } from "../stack/local_stack.ts";
+import { stackUserToken } from "./support/jwt.ts";
 import {
   createShop,
   databaseBackup,
@@ -9,13 +9,17 @@ import {
   recordRun,
   storageSnapshot,
 } from "./support/verify_fixture.ts";
+import { Keyring } from "../shared/codec/encryption.ts";
+import { KEYED_ENV } from "./support/keys.ts";
 
 Deno.test("GET/POST /functions/v1/verify-backups: 200 or 500 with the checks, alerts open, repeat and resolve on Slack", async (t) => {
   const stack = await startLocalStack({
     s3: true,
     slack: true,
-    env: { SAUVEGARDE_ALERT_REPEAT: "2s", SAUVEGARDE_VERIFY_SAMPLE: "all" },
+    // Keys set, as the runbook requires: sealed manifests are what authenticity checks for.
+    env: { SAUVEGARDE_ALERT_REPEAT: "2s", SAUVEGARDE_VERIFY_SAMPLE: "all", ...KEYED_ENV },
   });
+  const keyring = await Keyring.parse(stack.app.config.encryptionKeys!);
   const slack = stack.slack!;
   const sql = postgres(stack.db.url, { max: 2, onnotice: () => {} });
   const targets = openTargets(stack.app.config);
@@ -36,9 +40,9 @@ Deno.test("GET/POST /functions/v1/verify-backups: 200 or 500 with the checks, al
     slack.messages.filter((m) => JSON.stringify(m.blocks).includes(`\`${key}\``));
   try {
     const shop = await createShop((name) => stack.db.createDatabase(name));
-    const db = await databaseBackup(shop, targets);
+    const db = await databaseBackup(shop, targets, { keyring });
     await recordRun(sql, { kind: "database", backupId: db.backupId, bytes: db.bytes });
-    const snap = await storageSnapshot(targets);
+    const snap = await storageSnapshot(targets, { keyring });
     await recordRun(sql, { kind: "storage", backupId: snap.snapshotId, bytes: snap.bytes });
     const restoreTest = await recordRun(sql, {
       kind: "restore_test",
@@ -47,11 +51,7 @@ Deno.test("GET/POST /functions/v1/verify-backups: 200 or 500 with the checks, al
 
     await t.step("who may call", async () => {
       assert.equal((await call({})).status, 401);
-      const user = await signHs256({
-        role: "authenticated",
-        sub: crypto.randomUUID(),
-        app_metadata: {},
-      }, { secret: LOCAL_JWT_SECRET });
+      const user = await stackUserToken(stack);
       assert.equal((await call({ authorization: `Bearer ${user}` })).status, 403);
     });
 
@@ -83,11 +83,7 @@ Deno.test("GET/POST /functions/v1/verify-backups: 200 or 500 with the checks, al
     });
 
     await t.step("sound backups: 200 with every check, recorded as a verify run", async () => {
-      const admin = await signHs256({
-        role: "authenticated",
-        sub: crypto.randomUUID(),
-        app_metadata: { backup_admin: true },
-      }, { secret: LOCAL_JWT_SECRET });
+      const admin = await stackUserToken(stack, { admin: true });
       const { status, json } = await call({ authorization: `Bearer ${admin}` }, {
         method: "GET",
         query: "?sample=all",

@@ -1,9 +1,10 @@
 /**
- * `deno task cli backup --db <postgres-url> --to <target-url|name> [--schema-only|--data-only]
+ * `deno task cli backup [--db <postgres-url>] --to <target-url|name> [--schema-only|--data-only]
  * [--include-schema S]… [--exclude-schema S]… [--include-table S.T]… [--exclude-table S.T]…
  * [--parallel N] [--workers] [--json]`: a consistent backup of a database into a target's repository.
  *
- * Compression, encryption keys and S3 credentials come from the configuration
+ * Without `--db` the database comes from SUPABASE_DB_URL or libpq's PG* variables and password
+ * file (`shared/pg_env.ts`). Compression, encryption keys and S3 credentials come from the configuration
  * (SAUVEGARDE_COMPRESSION, SAUVEGARDE_ENCRYPTION_KEYS, S3_*). With `--json` the last stdout
  * line is `{"backupId","bytes","tables","rows","seconds"}`. Progress goes to stderr when it is
  * a terminal. `--workers` copies tables in worker threads (one per `--parallel` lane, default
@@ -13,8 +14,10 @@
  * @module
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { config } from "../../shared/config.ts";
+import { config, resolveCliDatabase } from "../../shared/config.ts";
+import { DatabaseSettingsError, type ResolvedDatabase } from "../../shared/pg_env.ts";
 import { backupDatabase } from "../../shared/database/backup.ts";
+import { sameDatabase } from "../../shared/database/backup_class.ts";
 import type { RepositorySpec } from "../../shared/database/copy_lane.ts";
 import type { DumpScope } from "../../shared/database/catalog/model.ts";
 import { type OpenedRepository, openRepository } from "../../shared/repository/open.ts";
@@ -29,6 +32,19 @@ export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
     return parseArgs({ args, options, strict: true as const, allowPositionals: false as const });
   } catch (error) {
     throw new CliError(error instanceof Error ? error.message : String(error), 2);
+  }
+}
+
+/**
+ * The database a command connects to: `--db`, else SUPABASE_DB_URL, else libpq's PG* variables
+ * and password file (`shared/pg_env.ts`), so no password has to go on the command line.
+ */
+export async function cliDatabase(flag: string | undefined): Promise<ResolvedDatabase> {
+  try {
+    return await resolveCliDatabase(flag);
+  } catch (error) {
+    if (error instanceof DatabaseSettingsError) throw new CliError(error.message, 2);
+    throw error;
   }
 }
 
@@ -47,6 +63,7 @@ export async function openCliRepository(
         s3: settings.s3,
         compression: settings.compression,
         encryptionKeys: settings.encryptionKeys,
+        acceptUnauthenticated: settings.acceptUnauthenticated,
       },
     };
     return { ...opened, spec };
@@ -108,7 +125,6 @@ export async function run(args: string[]): Promise<number> {
     workers: { type: "boolean" },
     json: { type: "boolean" },
   });
-  if (!values.db) throw new CliError("Missing --db <postgres-url>", 2);
   if (!values.to) throw new CliError("Missing --to <target-url>", 2);
   if (values["schema-only"] && values["data-only"]) {
     throw new CliError("Choose at most one of --schema-only and --data-only", 2);
@@ -127,13 +143,18 @@ export async function run(args: string[]): Promise<number> {
     dataOnly: values["data-only"],
   };
   const parallel = parseParallel(values.parallel);
+  const db = await cliDatabase(values.db);
+  // A backup of another database than the project's is never the project's latest backup.
+  const project = config().databaseUrl;
+  const otherDatabase = project !== undefined && !sameDatabase(db.url, project);
   const opened = await openCliRepository(values.to);
   const progress = progressLine();
   try {
     const result = await backupDatabase({
-      db: values.db,
+      db: db.url,
       repository: opened.repository,
       scope,
+      otherDatabase,
       parallel,
       encryptionKeyId: opened.keyring?.active.id ?? null,
       workers: values.workers ? opened.spec : undefined,
@@ -159,7 +180,11 @@ export async function run(args: string[]): Promise<number> {
       }));
     } else {
       console.log(
-        `Backup ${result.backupId}: ${result.tables} tables, ${result.rows} rows, ` +
+        `Backup ${result.backupId}${
+          result.manifest.class && result.manifest.class !== "full"
+            ? ` (${result.manifest.class})`
+            : ""
+        }: ${result.tables} tables, ${result.rows} rows, ` +
           `${formatBytes(result.bytes)} of data stored as ${formatBytes(result.storedBytes)} ` +
           `(${result.reusedBlobs} of ${result.manifest.totals.blobs} blobs unchanged) ` +
           `in ${result.seconds} s`,

@@ -1,7 +1,11 @@
 /**
- * `deno task cli export-sql --from <target-url> --backup <id|latest> [--out <file>]`: writes a
- * backup as one plain SQL script (schema, `COPY … FROM stdin` rows, post-data) that
- * `psql -f` restores into an empty database — the path that needs no Sauvegarde to restore.
+ * `deno task cli export-sql --from <target-url> --backup <id|latest|latest:CLASS> [--out <file>]
+ * [--allow-unauthenticated]`: writes a backup as one plain SQL script (schema, `COPY … FROM
+ * stdin` rows, post-data) that `psql -f` restores into an empty database — the path that needs
+ * no Sauvegarde to restore. A backup whose manifest is not authenticated is refused unless
+ * `--allow-unauthenticated`.
+ *
+ * @module
  */
 import { parseArgs } from "node:util";
 import { config } from "../../shared/config.ts";
@@ -16,6 +20,7 @@ export async function run(args: string[]): Promise<number> {
       from: { type: "string" },
       backup: { type: "string", default: "latest" },
       out: { type: "string" },
+      "allow-unauthenticated": { type: "boolean" },
     },
     strict: true,
   });
@@ -33,6 +38,7 @@ export async function run(args: string[]): Promise<number> {
     const id = await exportSql(opened.repository, {
       backupId: values.backup!,
       out: file ? file.writable : Deno.stdout.writable,
+      allowUnauthenticated: values["allow-unauthenticated"],
     });
     if (values.out) console.error(`Wrote backup ${id} to ${values.out}: restore with psql -f`);
     return 0;

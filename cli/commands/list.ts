@@ -1,10 +1,20 @@
 /**
  * `deno task cli list --from <target-url|name> [--json]`: the database backups in a
- * repository, newest first. With `--json` the last stdout line is `{"backups":[…]}`.
+ * repository, newest first, each with its class (`full`, `partial`, `safety`,
+ * `other-database`); the one `--backup latest` means is marked `latest`, and one dated in the
+ * future is marked suspicious (never latest, refused by restores). With `--json` the last
+ * stdout line is `{"backups":[…]}`, each with `class`, `latest` and `future`.
  *
  * @module
  */
-import { listDatabaseBackupIds, loadDatabaseManifest } from "../../shared/database/manifest.ts";
+import { backupClassOf } from "../../shared/database/backup_class.ts";
+import {
+  findLatestDatabaseBackup,
+  listDatabaseBackupIds,
+  loadDatabaseManifest,
+} from "../../shared/database/manifest.ts";
+import { isFutureId } from "../../shared/repository/backup_time.ts";
+import { isAuthenticated } from "../../shared/repository/authenticity.ts";
 import { CliError } from "../cli_error.ts";
 import { formatBytes, openCliRepository, parseCommandArgs } from "./backup.ts";
 
@@ -18,11 +28,16 @@ export async function run(args: string[]): Promise<number> {
   const opened = await openCliRepository(values.from);
   try {
     const backups = [];
+    const latest = await findLatestDatabaseBackup(opened.repository).catch(() => undefined);
     for (const id of await listDatabaseBackupIds(opened.repository)) {
+      const future = isFutureId(id);
       try {
-        const manifest = await loadDatabaseManifest(opened.repository, id);
+        const manifest = await loadDatabaseManifest(opened.repository, id, { allowFuture: true });
         backups.push({
           backupId: id,
+          class: backupClassOf(manifest),
+          latest: manifest.backupId === latest?.backupId,
+          future,
           purpose: manifest.purpose,
           ...(manifest.label ? { label: manifest.label } : {}),
           database: manifest.source.database,
@@ -34,11 +49,14 @@ export async function run(args: string[]): Promise<number> {
           bytes: manifest.totals.bytes,
           storedBytes: manifest.totals.storedBytes,
           encrypted: manifest.options.encryptionKeyId !== null,
+          // Sealed by a key holder under this id: what restores trust without being told to.
+          authenticated: isAuthenticated(manifest),
           ok: true as const,
         });
       } catch (error) {
         backups.push({
           backupId: id,
+          future,
           ok: false as const,
           error: error instanceof Error ? error.message : String(error),
         });
@@ -53,14 +71,18 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     for (const backup of backups) {
+      const suspicious = backup.future ? "  SUSPICIOUS: dated in the future, never latest" : "";
       if (!backup.ok) {
-        console.log(`${backup.backupId}  unreadable: ${backup.error}`);
+        console.log(`${backup.backupId}  unreadable: ${backup.error}${suspicious}`);
         continue;
       }
       console.log(
-        `${backup.backupId}  ${backup.snapshotTime}  ${backup.database}  ${backup.tables} tables  ` +
-          `${backup.rows} rows  ${formatBytes(backup.bytes)} → ${formatBytes(backup.storedBytes)}` +
-          (backup.purpose === "safety" ? `  (safety: ${backup.label ?? "before a restore"})` : ""),
+        `${backup.backupId}  ${backup.class.padEnd(14)}  ${backup.snapshotTime}  ` +
+          `${backup.database}  ${backup.tables} tables  ${backup.rows} rows  ` +
+          `${formatBytes(backup.bytes)} → ${formatBytes(backup.storedBytes)}` +
+          (backup.purpose === "safety" ? `  (safety: ${backup.label ?? "before a restore"})` : "") +
+          (backup.latest ? "  (latest)" : "") +
+          (backup.authenticated ? "" : "  (unauthenticated)") + suspicious,
       );
     }
     return 0;

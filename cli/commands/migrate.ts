@@ -1,12 +1,18 @@
-/** `deno task cli migrate --db <postgres-url>`: applies supabase/migrations, as `supabase db push`. */
-import { parseArgs } from "node:util";
+/**
+ * `deno task cli migrate [--db <postgres-url>]`: applies supabase/migrations, as `supabase db
+ * push`. Without `--db` the database comes from SUPABASE_DB_URL or libpq's PG* variables and
+ * password file (`shared/pg_env.ts`).
+ *
+ * @module
+ */
 import { applyMigrations } from "../../shared/migrate.ts";
-import { CliError } from "../cli_error.ts";
+import { cliDatabase, parseCommandArgs } from "./backup.ts";
 
+/** Runs the command; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { db: { type: "string" } }, strict: true });
-  if (!values.db) throw new CliError("Missing --db <postgres-url>", 2);
-  const applied = await applyMigrations(values.db);
+  const { values } = parseCommandArgs(args, { db: { type: "string" } });
+  const db = await cliDatabase(values.db);
+  const applied = await applyMigrations(db.url);
   console.log(applied.length ? `Applied ${applied.join(", ")}` : "Already up to date");
   return 0;
 }

@@ -70,9 +70,17 @@ function describe(name: string, summary: PruneSummary): string {
   const verb = summary.dryRun ? "would remove" : "removed";
   const lines = [`Target ${name}${summary.dryRun ? " (dry run, nothing changed)" : ""}:`];
   for (const kind of summary.kinds) {
+    const classes = kind.keep.filter((backup) => backup.class && backup.class !== "full");
+    const kept = classes.length
+      ? ` (${classes.length} partial, safety or other-database, kept by their own rule)`
+      : "";
+    const removed = kind.remove.map((id) => {
+      const backupClass = kind.removeClasses?.[id];
+      return backupClass ? `${id} ${backupClass}` : id;
+    });
     lines.push(
-      `  ${kind.kind}: keeps ${kind.keep.length}, ${verb} ${kind.remove.length}` +
-        (kind.remove.length ? ` (${kind.remove.join(", ")})` : ""),
+      `  ${kind.kind}: keeps ${kind.keep.length}${kept}, ${verb} ${kind.remove.length}` +
+        (removed.length ? ` (${removed.join(", ")})` : ""),
     );
   }
   const blobs = summary.blobs;

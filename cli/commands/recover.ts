@@ -1,11 +1,12 @@
 /**
- * `deno task cli recover [--from <target>] [--backup <id|latest>] [--snapshot <id|latest|none>]
+ * `deno task cli recover [--from <target>] [--backup <id|latest|latest:CLASS>] [--snapshot <id|latest|none>]
  * [--db <url>] [--yes] [--json]`: disaster recovery, the runbook's procedure.
  *
  * Lists the target's database backups and Storage snapshots (newest first), chooses (the flags;
  * on a terminal, a prompt; default the latest of each), confirms (`--yes` skips it; without a
  * terminal `--yes` is required and nothing is touched without it), then restores the database
- * into `--db` (default SUPABASE_DB_URL; a non-empty database is backed up first) and Storage
+ * into `--db` (default SUPABASE_DB_URL, else libpq's PG* variables and password file; a non-empty
+ * database is backed up first) and Storage
  * into the configured Storage S3 endpoint, checks both, notifies (success and failure) and
  * reports the RTO. With `--json` the last stdout line is the report:
  * `{"ok","backupId","snapshotId","destination","database","storage","rto":{"database","storage","total"},"failed"?}`.
@@ -26,7 +27,7 @@ import {
 import { StorageDestination } from "../../shared/storage/destination.ts";
 import { createStorageClient, printableEndpoint } from "../../shared/storage/s3_client.ts";
 import { CliError } from "../cli_error.ts";
-import { formatBytes, openCliRepository, parseCommandArgs } from "./backup.ts";
+import { cliDatabase, formatBytes, openCliRepository, parseCommandArgs } from "./backup.ts";
 
 async function ask(question: string): Promise<string> {
   await Deno.stderr.write(new TextEncoder().encode(question));
@@ -41,7 +42,7 @@ function printPoints(points: RecoveryPoints, print: (line: string) => void): voi
   for (const point of points.databases) {
     print(
       `  ${point.id}  ${point.time}  ${point.database}  ${point.tables} tables  ${point.rows} rows  ` +
-        `${formatBytes(point.bytes)}${point.purpose === "safety" ? "  (safety backup)" : ""}`,
+        `${formatBytes(point.bytes)}${point.class === "full" ? "" : `  (${point.class})`}`,
     );
   }
   print("Storage snapshots (newest first):");
@@ -63,6 +64,7 @@ export async function run(args: string[]): Promise<number> {
     snapshot: { type: "string" },
     db: { type: "string" },
     yes: { type: "boolean" },
+    "allow-unauthenticated": { type: "boolean" },
     json: { type: "boolean" },
   });
   const interactive = Deno.stdin.isTerminal();
@@ -74,11 +76,7 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   const settings = config();
-  const db = values.db ?? settings.databaseUrl;
-  if (!db) throw new CliError("Missing --db <postgres-url> (or set SUPABASE_DB_URL)", 2);
-  if (!/^postgres(ql)?:\/\//.test(db)) {
-    throw new CliError("--db must be a postgres:// or postgresql:// URL", 2);
-  }
+  const db = (await cliDatabase(values.db)).url;
   const from = values.from ?? Object.keys(settings.targets)[0];
   if (!from) throw new CliError("Missing --from <target> (no target is configured)", 2);
   const print = values.json ? (line: string) => console.error(line) : console.log;
@@ -138,6 +136,7 @@ export async function run(args: string[]): Promise<number> {
       snapshotId,
       db,
       storage: client ? new StorageDestination(client) : undefined,
+      allowUnauthenticated: values["allow-unauthenticated"],
       onProgress: (message) => console.error(message),
     });
     const sent = await notify(recoveryNotification(report), { config: settings });

@@ -60,7 +60,6 @@ export async function run(args: string[]): Promise<number> {
       const [source, ...destinations] = opened;
       const statuses = await replicate(source.repository, destinations, {
         backup: values.backup,
-        keyring: source.keyring,
       });
       targets = summarizeReplication(statuses);
       const failed = statuses.filter((status) => !status.ok);

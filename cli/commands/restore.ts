@@ -1,9 +1,14 @@
 /**
- * `deno task cli restore --from <target-url|name> --backup <id|latest> --db <postgres-url>
+ * `deno task cli restore --from <target-url|name> --backup <id|latest|latest:CLASS>
+ * [--db <postgres-url>]
  * [--table S.T]… [--schema-only|--data-only] [--truncate] [--yes] [--no-safety-backup]
- * [--parallel N] [--json]`: restores a database backup.
+ * [--allow-unauthenticated] [--parallel N] [--json]`: restores a database backup.
  *
- * Asks for confirmation unless `--yes`; without a terminal on stdin, `--yes` is required.
+ * A backup whose manifest is not authenticated (no encryption keys, or a plain manifest read
+ * through the opt-in) is refused before anything else unless `--allow-unauthenticated`.
+ *
+ * Without `--db` the database comes from SUPABASE_DB_URL or libpq's PG* variables and password
+ * file (`shared/pg_env.ts`). Asks for confirmation unless `--yes`; without a terminal on stdin, `--yes` is required.
  * Every blob is verified before the destination is touched; a non-empty destination is first
  * backed up into the same repository (unless `--no-safety-backup`). Tables that already hold
  * rows are refused unless `--truncate`. With `--json` the last stdout line is
@@ -11,11 +16,12 @@
  *
  * @module
  */
-import { describeDatabase } from "../../shared/database/connect.ts";
 import { loadDatabaseManifest } from "../../shared/database/manifest.ts";
 import { restoreDatabase } from "../../shared/database/restore.ts";
+import { requireAuthenticated } from "../../shared/repository/authenticity.ts";
 import { CliError } from "../cli_error.ts";
 import {
+  cliDatabase,
   formatBytes,
   openCliRepository,
   parseCommandArgs,
@@ -43,12 +49,12 @@ export async function run(args: string[]): Promise<number> {
     truncate: { type: "boolean" },
     yes: { type: "boolean" },
     "no-safety-backup": { type: "boolean" },
+    "allow-unauthenticated": { type: "boolean" },
     parallel: { type: "string" },
     json: { type: "boolean" },
   });
   if (!values.from) throw new CliError("Missing --from <target-url>", 2);
-  if (!values.backup) throw new CliError("Missing --backup <id|latest>", 2);
-  if (!values.db) throw new CliError("Missing --db <postgres-url>", 2);
+  if (!values.backup) throw new CliError("Missing --backup <id|latest|latest:CLASS>", 2);
   if (values["schema-only"] && values["data-only"]) {
     throw new CliError("Choose at most one of --schema-only and --data-only", 2);
   }
@@ -64,10 +70,16 @@ export async function run(args: string[]): Promise<number> {
       2,
     );
   }
+  const db = await cliDatabase(values.db);
   const opened = await openCliRepository(values.from);
   const progress = progressLine();
   try {
     const manifest = await loadDatabaseManifest(opened.repository, values.backup);
+    // Refused before the question is asked: the answer could not change it.
+    requireAuthenticated(manifest, {
+      what: `Database backup ${manifest.backupId}`,
+      allowUnauthenticated: values["allow-unauthenticated"],
+    });
     if (!values.yes) {
       const what = values.table?.length
         ? `the rows of ${values.table.join(", ")}`
@@ -79,19 +91,20 @@ export async function run(args: string[]): Promise<number> {
       const ok = await confirm(
         `Restore ${what} of backup ${manifest.backupId} (${manifest.source.database}, ` +
           `taken ${manifest.snapshotTime}, ${manifest.totals.tables} tables, ` +
-          `${formatBytes(manifest.totals.bytes)}) into ${describeDatabase(values.db)}?`,
+          `${formatBytes(manifest.totals.bytes)}) into ${db.label}?`,
       );
       if (!ok) throw new CliError("Restore cancelled", 1);
     }
     const result = await restoreDatabase({
       repository: opened.repository,
       backupId: manifest.backupId,
-      db: values.db,
+      db: db.url,
       tables: values.table,
       schemaOnly: values["schema-only"],
       dataOnly: values["data-only"],
       truncate: values.truncate,
       safetyBackup: !values["no-safety-backup"],
+      allowUnauthenticated: values["allow-unauthenticated"],
       parallel,
       onWarning: (message) => {
         progress.done();

@@ -15,10 +15,12 @@ import { config } from "../../shared/config.ts";
 import { StorageDestination } from "../../shared/storage/destination.ts";
 import { openRepository, storageSettings } from "../../shared/storage/open.ts";
 import {
+  loadStorageSnapshot,
   type RestoreAction,
   type RestoreReport,
   restoreStorage,
 } from "../../shared/storage/restore.ts";
+import { requireAuthenticated } from "../../shared/repository/authenticity.ts";
 import { createStorageClient, printableEndpoint } from "../../shared/storage/s3_client.ts";
 import { CliError } from "../cli_error.ts";
 
@@ -34,6 +36,7 @@ export async function run(args: string[]): Promise<number> {
       region: { type: "string" },
       "dry-run": { type: "boolean" },
       yes: { type: "boolean" },
+      "allow-unauthenticated": { type: "boolean" },
       json: { type: "boolean" },
     },
     strict: true,
@@ -71,9 +74,18 @@ export async function run(args: string[]): Promise<number> {
     buckets: values.bucket,
     prefix: values.prefix,
     sql,
+    allowUnauthenticated: values["allow-unauthenticated"],
   };
   const where = printableEndpoint(destinationSettings.endpoint);
   try {
+    if (!values["dry-run"]) {
+      // Refused before planning and asking: the answer could not change it.
+      const manifest = await loadStorageSnapshot(opened.repository, values.snapshot);
+      requireAuthenticated(manifest, {
+        what: `Storage snapshot ${manifest.id}`,
+        allowUnauthenticated: values["allow-unauthenticated"],
+      });
+    }
     const dryRun = values["dry-run"] || !values.yes;
     const actions: RestoreAction[] = [];
     const plan = await restoreStorage(opened.repository, destination, {

@@ -1,6 +1,7 @@
 /**
- * `deno task cli test-restore [--from <target>] [--backup <id|latest>] [--scratch-db <url>]
- * [--json]`: a restore test now. Records a `restore_test` run in `backup_runs` and executes it
+ * `deno task cli test-restore [--from <target>] [--backup <id|latest|latest:CLASS>] [--scratch-db <url>]
+ * [--allow-unauthenticated] [--json]`: a restore test now (a backup whose manifest is not
+ * authenticated is tested only with `--allow-unauthenticated`). Records a `restore_test` run in `backup_runs` and executes it
  * here, as the worker would: the backup is restored into a scratch database created on the
  * server of `--scratch-db` (default SAUVEGARDE_RESTORE_TEST_DB_URL, else SUPABASE_DB_URL),
  * every table's row count and SHA-256 compared with the manifest, the RTO measured, the scratch
@@ -22,6 +23,7 @@ export async function run(args: string[]): Promise<number> {
     from: { type: "string" },
     backup: { type: "string" },
     "scratch-db": { type: "string" },
+    "allow-unauthenticated": { type: "boolean" },
     json: { type: "boolean" },
   });
   const scratch = values["scratch-db"];
@@ -39,6 +41,7 @@ export async function run(args: string[]): Promise<number> {
     });
     const step = createRestoreTestStep(context, {
       serverUrl: scratch,
+      allowUnauthenticated: values["allow-unauthenticated"],
       onProgress: values.json ? undefined : (message) => console.error(message),
     });
     const executor = {

@@ -6,7 +6,7 @@
  * 0       4     magic "SVG1"
  * 4       1     format version (1)
  * 5       1     compression id (0 none, 1 gzip, 2 zstd)
- * 6       1     flags (bit 0: encrypted; other bits must be 0)
+ * 6       1     flags (bit 0: encrypted; bit 1: bound to a context; other bits must be 0)
  * 7       1     key id length n (0 when not encrypted)
  * 8       n     key id, ASCII
  * 8+n     12    GCM nonce (only when encrypted)
@@ -17,7 +17,10 @@
  *
  * When encrypted, the whole header is the GCM additional data, so the version, codec, key id
  * and sizes cannot be altered without failing authentication; a flipped or missing byte
- * anywhere fails it too. Without encryption, the payload size catches truncation, zstd's frame
+ * anywhere fails it too. A blob bound to a context (a sealed manifest binds its kind and id)
+ * has that context appended to the additional data: opened under any other context, it fails
+ * authentication, so a sealed manifest cannot be renamed or swapped under another id. Data
+ * blobs are not bound: their name is the SHA-256 of their plaintext, checked on every read. Without encryption, the payload size catches truncation, zstd's frame
  * checksum and gzip's CRC catch most corruption, and the repository checks the SHA-256 of the
  * plaintext against the blob's id in every case.
  *
@@ -40,6 +43,7 @@ export const BLOB_FORMAT_VERSION = 1;
 
 const MAGIC_BYTES = new TextEncoder().encode(BLOB_MAGIC);
 const FLAG_ENCRYPTED = 1;
+const FLAG_BOUND = 2;
 const FIXED_BYTES = 8;
 const SIZES_BYTES = 16;
 
@@ -49,6 +53,8 @@ export interface BlobHeader {
   compression: CompressionName;
   /** Id of the key that encrypted the blob, or undefined when it is not encrypted. */
   keyId?: string;
+  /** Whether the blob is bound to a context (see the module's notes). */
+  bound: boolean;
   nonce?: Uint8Array;
   /** Size of the plaintext in bytes. */
   plainSize: number;
@@ -65,6 +71,11 @@ export interface EncodeBlobOptions {
   level?: number;
   /** When set, the blob is encrypted with the keyring's active key. */
   keyring?: Keyring;
+  /**
+   * Binds the sealed blob to this context (authenticated, not stored): it opens only when the
+   * reader names the same context. Needs `keyring`.
+   */
+  context?: Uint8Array;
 }
 
 /** Options for {@link decodeBlob}. */
@@ -77,6 +88,13 @@ export interface DecodeBlobOptions {
   noun?: string;
   /** Largest plaintext accepted, against decompression bombs (default 2 GiB). */
   maxSize?: number;
+  /** The context a bound blob was sealed for; a bound blob opens only under it. */
+  context?: Uint8Array;
+  /**
+   * With `keyring` set, an unencrypted blob is refused (anyone can write one) unless this is
+   * true: the explicit opt-in for reading what was stored before keys were set.
+   */
+  acceptPlaintext?: boolean;
 }
 
 /** The default for {@link DecodeBlobOptions.maxSize}. */
@@ -97,17 +115,23 @@ export async function encodeBlob(
     payload = plain;
   }
   const key = options.keyring?.active;
+  if (options.context && !key) throw new KeyError("Only an encrypted blob can be bound");
   const nonce = key ? randomNonce() : undefined;
   const payloadSize = key ? payload.length + 16 : payload.length;
   const header = writeHeader({
     compression,
     keyId: key?.id,
+    bound: options.context !== undefined,
     nonce,
     plainSize: plain.length,
     payloadSize,
   });
   if (key && nonce) {
-    payload = await seal(payload, { key: key.key, nonce, aad: header });
+    payload = await seal(payload, {
+      key: key.key,
+      nonce,
+      aad: additionalData(header, options.context),
+    });
   }
   const out = new Uint8Array(header.length + payload.length);
   out.set(header, 0);
@@ -130,6 +154,7 @@ export function framePlainInPlace(plain: Uint8Array): Uint8Array {
   }
   const header = writeHeader({
     compression: "none",
+    bound: false,
     plainSize: plain.length,
     payloadSize: plain.length,
   });
@@ -170,6 +195,15 @@ export async function decodeBlob(
     );
   }
   let payload = stored.subarray(header.headerSize);
+  if (header.keyId === undefined && options.keyring && !options.acceptPlaintext) {
+    throw new IntegrityError(
+      `${what} is not encrypted, but encryption keys are configured: anyone who can write to ` +
+        `the target could have put it there`,
+    );
+  }
+  if (header.bound && !options.context) {
+    throw new IntegrityError(`${what} is sealed for a manifest, not stored as data`);
+  }
   if (header.keyId !== undefined) {
     if (!options.keyring) {
       throw new KeyError(
@@ -185,7 +219,10 @@ export async function decodeBlob(
     payload = await open(payload, {
       key: entry.key,
       nonce: header.nonce!,
-      aad: stored.subarray(0, header.headerSize),
+      aad: additionalData(
+        stored.subarray(0, header.headerSize),
+        header.bound ? options.context : undefined,
+      ),
       what,
     });
   }
@@ -234,10 +271,12 @@ export function readBlobHeader(
     throw new IntegrityError(`${what} names an unknown compression (id ${stored[5]})`);
   }
   const flags = stored[6];
-  if ((flags & ~FLAG_ENCRYPTED) !== 0) {
+  if ((flags & ~(FLAG_ENCRYPTED | FLAG_BOUND)) !== 0) {
     throw new IntegrityError(`${what} has unknown flags ${flags}`);
   }
   const encrypted = (flags & FLAG_ENCRYPTED) !== 0;
+  const bound = (flags & FLAG_BOUND) !== 0;
+  if (bound && !encrypted) throw new IntegrityError(`${what} is bound but not encrypted`);
   const keyIdLength = stored[7];
   if (encrypted !== keyIdLength > 0) {
     throw new IntegrityError(`${what} has an inconsistent encryption header`);
@@ -259,12 +298,22 @@ export function readBlobHeader(
   if (!Number.isSafeInteger(plainSize) || !Number.isSafeInteger(payloadSize)) {
     throw new IntegrityError(`${what} has impossible sizes in its header`);
   }
-  return { version, compression, keyId, nonce, plainSize, payloadSize, headerSize };
+  return { version, compression, keyId, bound, nonce, plainSize, payloadSize, headerSize };
+}
+
+/** GCM's additional data: the header, then the context a bound blob is sealed for. */
+function additionalData(header: Uint8Array, context: Uint8Array | undefined): Uint8Array {
+  if (!context) return header;
+  const aad = new Uint8Array(header.length + context.length);
+  aad.set(header, 0);
+  aad.set(context, header.length);
+  return aad;
 }
 
 function writeHeader(fields: {
   compression: CompressionName;
   keyId?: string;
+  bound: boolean;
   nonce?: Uint8Array;
   plainSize: number;
   payloadSize: number;
@@ -277,7 +326,7 @@ function writeHeader(fields: {
   header.set(MAGIC_BYTES, 0);
   header[4] = BLOB_FORMAT_VERSION;
   header[5] = compressionId(fields.compression);
-  header[6] = encrypted ? FLAG_ENCRYPTED : 0;
+  header[6] = (encrypted ? FLAG_ENCRYPTED : 0) | (fields.bound ? FLAG_BOUND : 0);
   header[7] = keyId.length;
   let at = FIXED_BYTES;
   header.set(keyId, at);

@@ -1,6 +1,7 @@
 /**
  * One-shot database backup: one consistent snapshot, tables copied in parallel over
- * connections that share it, the manifest written last.
+ * connections that share it, the manifest written last, all under a repository lock of its own
+ * (`repository/hold.ts`) so that no prune runs meanwhile.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import { connectionError, type DatabaseInput, openConnection } from "./connect.t
 import { type CopyLane, openWorkerLanes, type RepositorySpec } from "./copy_lane.ts";
 import type { DatabaseManifest } from "./manifest.ts";
 import { openSnapshot } from "./snapshot.ts";
+import { holdRepository } from "../repository/hold.ts";
 
 /** Options for {@link backupDatabase}. */
 export interface BackupDatabaseOptions {
@@ -41,6 +43,8 @@ export interface BackupDatabaseOptions {
   /** `safety` for the backup a restore takes before overwriting a database. */
   purpose?: "backup" | "safety";
   label?: string;
+  /** The database is not the project's: the backup's class is `other-database`. */
+  otherDatabase?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
 }
@@ -68,7 +72,27 @@ export async function backupDatabase(options: BackupDatabaseOptions): Promise<Ba
   const started = performance.now();
   const parallel = Math.max(1, Math.floor(options.parallel ?? 2));
   const useWorkers = options.workers !== undefined && typeof options.db === "string";
-  const connection = openConnection(options.db, { max: useWorkers ? 1 : parallel });
+  // Held before any blob is reused or stored, until the manifest is written: a prune refuses
+  // to start meanwhile, and this waits while one runs.
+  const hold = (await holdRepository(options.repository, {
+    kind: "database",
+    id: options.purpose === "safety" ? "safety" : "backup",
+    owner: options.purpose === "safety" ? "safety backup" : "database backup",
+    signal: options.signal,
+    onWait: (prune) =>
+      console.error(
+        `A prune holds the repository (until ${prune.expiresAt} at the latest); ` +
+          `the backup waits for it`,
+      ),
+  }))!;
+  const signal = options.signal ? AbortSignal.any([options.signal, hold.signal]) : hold.signal;
+  let connection;
+  try {
+    connection = openConnection(options.db, { max: useWorkers ? 1 : parallel });
+  } catch (error) {
+    await hold.release();
+    throw error;
+  }
   let failed = false;
   try {
     let snapshot;
@@ -95,11 +119,12 @@ export async function backupDatabase(options: BackupDatabaseOptions): Promise<Ba
         scope: options.scope,
         purpose: options.purpose,
         label: options.label,
+        otherDatabase: options.otherDatabase,
         encryptionKeyId: options.encryptionKeyId,
-        signal: options.signal,
+        signal,
       });
       const state = await copyPendingTables(initial, snapshot, options.repository, {
-        signal: options.signal,
+        signal,
         onProgress: options.onProgress,
         writeConcurrency: options.writeConcurrency,
         chunking: options.chunking,
@@ -112,7 +137,7 @@ export async function backupDatabase(options: BackupDatabaseOptions): Promise<Ba
         rows: state.done.reduce((sum, table) => sum + table.rows, 0),
         bytes: state.done.reduce((sum, table) => sum + table.bytes, 0),
       });
-      const manifest = await finishBackupRun(state, options.repository, { signal: options.signal });
+      const manifest = await finishBackupRun(state, options.repository, { signal });
       return {
         backupId: manifest.backupId,
         bytes: manifest.totals.bytes,
@@ -132,5 +157,6 @@ export async function backupDatabase(options: BackupDatabaseOptions): Promise<Ba
     throw error;
   } finally {
     await connection.close({ force: failed });
+    await hold.release();
   }
 }

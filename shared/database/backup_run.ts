@@ -33,6 +33,7 @@
  * @module
  */
 import type { BlobRef, ChunkingOptions, Repository } from "../repository/mod.ts";
+import { deriveBackupClass } from "./backup_class.ts";
 import type { DumpScope, KeyColumn, TableToCopy } from "./catalog/model.ts";
 import { readSchema } from "./catalog/mod.ts";
 import { type CopyLane, threadLane } from "./copy_lane.ts";
@@ -108,6 +109,8 @@ export interface BackupRunState {
   backupId: string;
   purpose: "backup" | "safety";
   label?: string;
+  /** The database is not the project's (`backup_class.ts`): the backup is `other-database`. */
+  otherDatabase?: boolean;
   startedAt: string;
   scope: DumpScope;
   compression: "zstd" | "gzip" | "none";
@@ -156,6 +159,8 @@ export interface StartBackupRunOptions {
   scope?: DumpScope;
   purpose?: "backup" | "safety";
   label?: string;
+  /** The database is not the project's: the backup's class is `other-database`. */
+  otherDatabase?: boolean;
   /** Id of the key blobs are encrypted with (never the key); null or omitted when none. */
   encryptionKeyId?: string | null;
   backupId?: string;
@@ -183,6 +188,7 @@ export async function startBackupRun(
     backupId: options.backupId ?? newBackupId(),
     purpose: options.purpose ?? "backup",
     ...(options.label === undefined ? {} : { label: options.label }),
+    ...(options.otherDatabase ? { otherDatabase: true } : {}),
     startedAt,
     scope,
     compression: repository.compression,
@@ -569,6 +575,7 @@ export async function finishBackupRun(
     kind: "database",
     backupId: state.backupId,
     purpose: state.purpose,
+    class: deriveBackupClass(state),
     ...(state.label === undefined ? {} : { label: state.label }),
     source: state.source,
     startedAt: state.startedAt,

@@ -95,7 +95,9 @@ export function threadLane(
 export interface RepositorySpec {
   name: string;
   url: string;
-  config: Pick<Config, "s3" | "compression" | "encryptionKeys">;
+  config: Pick<Config, "s3" | "compression" | "encryptionKeys"> & {
+    acceptUnauthenticated?: boolean;
+  };
 }
 
 /** Messages to a copy worker. */

@@ -11,14 +11,27 @@ import type { SchemaStatement } from "./catalog/model.ts";
 import { loadDatabaseManifest } from "./manifest.ts";
 import { loadSection } from "./sections.ts";
 import { columnList, qualifiedName } from "./sql_text.ts";
-import type { Repository } from "../repository/mod.ts";
+import { type Repository, requireAuthenticated } from "../repository/mod.ts";
 
-/** Writes the script for `backupId` ("latest" allowed) to `out`; returns the backup id. */
+/**
+ * Writes the script for `backupId` ("latest" allowed) to `out`; returns the backup id. A
+ * backup whose manifest is not authenticated is refused unless `allowUnauthenticated`: the
+ * script is SQL someone will run.
+ */
 export async function exportSql(
   repository: Repository,
-  options: { backupId: string; out: WritableStream<Uint8Array>; signal?: AbortSignal },
+  options: {
+    backupId: string;
+    out: WritableStream<Uint8Array>;
+    allowUnauthenticated?: boolean;
+    signal?: AbortSignal;
+  },
 ): Promise<string> {
   const manifest = await loadDatabaseManifest(repository, options.backupId);
+  requireAuthenticated(manifest, {
+    what: `Database backup ${manifest.backupId}`,
+    allowUnauthenticated: options.allowUnauthenticated,
+  });
   const writer = options.out.getWriter();
   const encoder = new TextEncoder();
   const write = (text: string) => writer.write(encoder.encode(text));

@@ -41,7 +41,16 @@
  */
 import { z } from "zod";
 import { sha256Hex } from "../repository/digest.ts";
+import { isFutureId, refuseFutureId } from "../repository/backup_time.ts";
 import type { Repository } from "../repository/mod.ts";
+import {
+  BACKUP_CLASSES,
+  type BackupClass,
+  backupClassOf,
+  deriveBackupClass,
+  parseBackupChoice,
+} from "./backup_class.ts";
+import { carryAuthentication } from "../repository/authenticity.ts";
 
 /** The manifest kind under which database backups are stored. */
 export const DATABASE_MANIFEST_KIND = "database";
@@ -141,6 +150,12 @@ export const databaseManifestSchema = z.object({
   backupId: z.string().regex(BACKUP_ID, "must look like 20261125T141500Z-ab12cd"),
   /** `safety`: taken automatically before a restore overwrote this database. */
   purpose: z.enum(["backup", "safety"]),
+  /**
+   * What the backup stands in for (`backup_class.ts`): only `full` is the project's "latest".
+   * Recorded since classes exist; absent in older manifests, whose class is derived from
+   * `purpose` and `options.scope`. It must agree with them.
+   */
+  class: z.enum(BACKUP_CLASSES).optional(),
   label: z.string().optional(),
   source: z.object({
     serverVersion: z.string(),
@@ -180,6 +195,20 @@ export const databaseManifestSchema = z.object({
     blobs: count,
     reusedBlobs: count,
   }),
+}).superRefine((manifest, context) => {
+  if (manifest.class === undefined) return;
+  const expected = deriveBackupClass({
+    purpose: manifest.purpose,
+    scope: manifest.options.scope,
+    otherDatabase: manifest.class === "other-database",
+  });
+  if (manifest.class !== expected) {
+    context.addIssue({
+      code: "custom",
+      path: ["class"],
+      message: `is ${manifest.class}, but its purpose and scope make it ${expected}`,
+    });
+  }
 });
 
 /** A database backup manifest. */
@@ -282,24 +311,67 @@ export async function listDatabaseBackupIds(repository: Repository): Promise<str
 }
 
 /**
- * Loads and validates a manifest. `"latest"` is the newest regular backup (safety backups taken
- * before restores are skipped; name them by id). Throws {@link ManifestError} when there is none.
+ * The newest backup of a class (default `full`, the project's) whose id is not dated in the
+ * future (`backup_time.ts`), or undefined when there is none. Manifests are read newest first
+ * until one of the class turns up; one that cannot be read stops the search with its error.
+ */
+export async function findLatestDatabaseBackup(
+  repository: Repository,
+  options: { class?: BackupClass; now?: Date } = {},
+): Promise<DatabaseManifest | undefined> {
+  const wanted = options.class ?? "full";
+  const now = options.now ?? new Date();
+  for (const candidate of await listDatabaseBackupIds(repository)) {
+    if (isFutureId(candidate, now)) continue;
+    const manifest = await loadDatabaseManifest(repository, candidate, { now });
+    if (backupClassOf(manifest) === wanted) return manifest;
+  }
+  return undefined;
+}
+
+/**
+ * Loads and validates a manifest. `"latest"` is the newest full backup of the project
+ * (partial, safety and other-database backups are skipped: name them by id, or ask for
+ * `"latest:<class>"`); ids dated in the future are never latest and are refused when named
+ * (unless `allowFuture`, for listings). Throws {@link ManifestError} when there is none.
  */
 export async function loadDatabaseManifest(
   repository: Repository,
   id: string,
+  options: { now?: Date; allowFuture?: boolean } = {},
 ): Promise<DatabaseManifest> {
-  if (id === "latest") {
-    for (const candidate of await listDatabaseBackupIds(repository)) {
-      const manifest = await loadDatabaseManifest(repository, candidate);
-      if (manifest.purpose === "backup") return manifest;
-    }
-    throw new ManifestError("The repository has no database backup yet");
+  let choice;
+  try {
+    choice = parseBackupChoice(id);
+  } catch (error) {
+    throw new ManifestError((error as Error).message);
+  }
+  if ("latest" in choice) {
+    const found = await findLatestDatabaseBackup(repository, {
+      class: choice.latest,
+      now: options.now,
+    });
+    if (found) return found;
+    const ids = await listDatabaseBackupIds(repository);
+    if (ids.length === 0) throw new ManifestError("The repository has no database backup yet");
+    throw new ManifestError(
+      choice.latest === "full"
+        ? `The repository has no full database backup yet, only partial, safety, other-database ` +
+          `or future-dated ones (${ids.length}): name one by id, or as latest:partial`
+        : `The repository has no ${choice.latest} database backup`,
+    );
   }
   if (!isBackupId(id)) {
     throw new ManifestError(
       `"${id}" is not a backup id (like 20261125T141500Z-ab12cd) or "latest"`,
     );
+  }
+  if (!options.allowFuture) {
+    try {
+      refuseFutureId("Database backup", id, options.now);
+    } catch (error) {
+      throw new ManifestError((error as Error).message, { cause: error });
+    }
   }
   let value: unknown;
   try {
@@ -313,5 +385,6 @@ export async function loadDatabaseManifest(
   if (value === undefined || value === null) {
     throw new ManifestError(`No database backup ${id} in the repository`);
   }
-  return parseManifest(value, id);
+  // The validated copy keeps the mark of an authenticated seal (`authenticity.ts`).
+  return carryAuthentication(value, parseManifest(value, id));
 }

@@ -7,11 +7,18 @@
  *   {@link copyPendingTables}, {@link finishBackupRun} over a JSON {@link BackupRunState}, or
  *   the executor's step {@link createDatabaseStep}; large tables in key-ordered slices.
  * - Manifests: {@link loadDatabaseManifest}, {@link listDatabaseBackupIds},
- *   {@link parseManifest}.
+ *   {@link parseManifest}; a backup's class ({@link backupClassOf}: only `full` is "latest").
  *
  * @module
  */
 export { backupDatabase, type BackupDatabaseOptions, type BackupResult } from "./backup.ts";
+export {
+  BACKUP_CLASSES,
+  type BackupChoice,
+  type BackupClass,
+  backupClassOf,
+  parseBackupChoice,
+} from "./backup_class.ts";
 export {
   type BackupProgress,
   type BackupRunState,
@@ -29,6 +36,7 @@ export {
   DATABASE_MANIFEST_KIND,
   type DatabaseManifest,
   databaseManifestSchema,
+  findLatestDatabaseBackup,
   FORMAT_VERSION,
   isBackupId,
   listDatabaseBackupIds,

@@ -32,7 +32,7 @@
  * @module
  */
 import type postgres from "postgres";
-import type { Repository } from "../repository/mod.ts";
+import { type Repository, requireAuthenticated } from "../repository/mod.ts";
 import { backupDatabase } from "./backup.ts";
 import { connectionError, type DatabaseInput, openConnection } from "./connect.ts";
 import { countNewlines } from "./copy_out.ts";
@@ -76,6 +76,11 @@ export interface RestoreDatabaseOptions {
   truncate?: boolean;
   /** Back up a non-empty destination first (default true). */
   safetyBackup?: boolean;
+  /**
+   * Restore a backup whose manifest is not authenticated (`authenticity.ts`): the operator's
+   * explicit consent for this restore. Unattended restores never set it.
+   */
+  allowUnauthenticated?: boolean;
   /** Connections used to load tables and build indexes (default 2). */
   parallel?: number;
   signal?: AbortSignal;
@@ -154,6 +159,11 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
     : "full";
 
   const manifest = await loadDatabaseManifest(options.repository, options.backupId);
+  // Nothing from the store runs, loads or is even checked unless a key holder wrote it.
+  requireAuthenticated(manifest, {
+    what: `Database backup ${manifest.backupId}`,
+    allowUnauthenticated: options.allowUnauthenticated,
+  });
   const tables = chooseTables(manifest, mode, options.tables);
   const statements = await chooseStatements(options.repository, manifest, mode);
 

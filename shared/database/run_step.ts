@@ -22,8 +22,9 @@
 import type { App } from "../app.ts";
 import { selectTargets } from "../config.ts";
 import type { BudgetLimits } from "../jobs/budget.ts";
-import type { Step, StepResult } from "../jobs/executor.ts";
+import type { Step, StepResult, StepTools } from "../jobs/executor.ts";
 import { openRepository } from "../repository/open.ts";
+import { holdRepository, type LockingRepository, type RepositoryHold } from "../repository/hold.ts";
 import {
   type BackupRunState,
   BackupStepError,
@@ -31,6 +32,7 @@ import {
   finishBackupRun,
   startBackupRun,
 } from "./backup_run.ts";
+import { runBackupClass } from "./backup_class.ts";
 import type { DumpScope } from "./catalog/model.ts";
 import { connectionError, openConnection } from "./connect.ts";
 import { openSnapshot } from "./snapshot.ts";
@@ -108,6 +110,29 @@ function readCheckpoint(value: Record<string, unknown>): DatabaseCheckpoint {
   return { checkpointVersion: 1, targets: {} };
 }
 
+/**
+ * The step's hold on a target's repository (`repository/hold.ts`): prune refuses to start while
+ * it lasts; undefined when the budget ran out waiting for a prune to finish.
+ */
+function holdForStep(
+  repository: LockingRepository,
+  runId: string,
+  tools: Pick<StepTools, "signal" | "budget">,
+): Promise<RepositoryHold | undefined> {
+  return holdRepository(repository, {
+    kind: "database",
+    id: runId.slice(0, 8),
+    owner: `database backup run ${runId}`,
+    signal: tools.signal,
+    giveUp: () => tools.budget.exhausted(),
+    onWait: (prune) =>
+      console.error(
+        `A prune holds the repository (until ${prune.expiresAt} at the latest); ` +
+          `database backup run ${runId} waits for it`,
+      ),
+  });
+}
+
 /** Builds the step that runs `database` runs for an app. */
 export function createDatabaseStep(app: Pick<App, "config">): Step {
   return async (run, tools): Promise<StepResult> => {
@@ -129,7 +154,28 @@ export function createDatabaseStep(app: Pick<App, "config">): Step {
         return { done: false, checkpoint: checkpoint as unknown as Record<string, unknown> };
       }
       const opened = await openRepository(name, all[name], app.config);
-      const connection = openConnection(databaseUrl, { max: STEP_PARALLEL });
+      // The step holds the repository from before it reuses a blob until its checkpoint or
+      // manifest is written; it waits while a prune holds it, as long as its budget lasts.
+      let hold;
+      try {
+        hold = await holdForStep(opened.repository, run.id, tools);
+      } catch (error) {
+        await opened.target.close();
+        throw error;
+      }
+      if (!hold) {
+        await opened.target.close();
+        return { done: false, checkpoint: checkpoint as unknown as Record<string, unknown> };
+      }
+      const signal = AbortSignal.any([tools.signal, hold.signal]);
+      let connection;
+      try {
+        connection = openConnection(databaseUrl, { max: STEP_PARALLEL });
+      } catch (error) {
+        await hold.release();
+        await opened.target.close();
+        throw error;
+      }
       try {
         let snapshot;
         try {
@@ -141,12 +187,12 @@ export function createDatabaseStep(app: Pick<App, "config">): Step {
           progress.state ??= await startBackupRun(snapshot, opened.repository, {
             scope,
             encryptionKeyId: opened.keyring?.active.id ?? null,
-            signal: tools.signal,
+            signal,
           });
           await save();
           try {
             progress.state = await copyPendingTables(progress.state, snapshot, opened.repository, {
-              signal: tools.signal,
+              signal,
               shouldStop: () => tools.budget.exhausted(),
               sliceBytes: sliceBytesFor(tools.budget.limits),
               onSliceDone: async (state, _table, slice) => {
@@ -171,7 +217,7 @@ export function createDatabaseStep(app: Pick<App, "config">): Step {
           return { done: false, checkpoint: checkpoint as unknown as Record<string, unknown> };
         }
         const manifest = await finishBackupRun(progress.state, opened.repository, {
-          signal: tools.signal,
+          signal,
         });
         progress.finished = {
           backupId: manifest.backupId,
@@ -184,6 +230,7 @@ export function createDatabaseStep(app: Pick<App, "config">): Step {
         await save();
       } finally {
         await connection.close();
+        await hold.release();
         await opened.target.close();
       }
     }
@@ -198,12 +245,20 @@ export function createDatabaseStep(app: Pick<App, "config">): Step {
       const source = await openRepository(primary, all[primary], app.config);
       const destination = await openRepository(name, all[name], app.config);
       try {
-        await copyBackup(source.repository, destination.repository, {
-          kind: DATABASE_MANIFEST_KIND,
-          id: made.backupId,
-          keyring: source.keyring,
-          signal: tools.signal,
-        });
+        // The copy reuses blobs the destination has: a prune there must not sweep them meanwhile.
+        const hold = await holdForStep(destination.repository, run.id, tools);
+        if (!hold) {
+          return { done: false, checkpoint: checkpoint as unknown as Record<string, unknown> };
+        }
+        try {
+          await copyBackup(source.repository, destination.repository, {
+            kind: DATABASE_MANIFEST_KIND,
+            id: made.backupId,
+            signal: AbortSignal.any([tools.signal, hold.signal]),
+          });
+        } finally {
+          await hold.release();
+        }
       } finally {
         await source.target.close();
         await destination.target.close();
@@ -223,7 +278,8 @@ export function createDatabaseStep(app: Pick<App, "config">): Step {
         .join(", "),
       bytes: first?.bytes,
       items: first?.rows,
-      details: { backups: finished },
+      // Verification reads the class from here: a partial run is not the project's backup.
+      details: { backups: finished, class: runBackupClass({ scope }) },
     };
   };
 }

@@ -26,6 +26,19 @@ export interface AuthSettings {
   jwks?: string;
   /** Legacy HS256 JWT secret. */
   jwtSecret?: string;
+  /**
+   * The issuer of the project's user tokens, `${SUPABASE_URL}/auth/v1` as Supabase Auth writes
+   * it; without it no user token is accepted (its issuer could not be checked).
+   */
+  issuer?: string;
+}
+
+/** The audience Supabase Auth gives a signed-in user's token. */
+export const USER_AUDIENCE = "authenticated";
+
+/** The issuer of a project's user tokens: Supabase Auth at `<project URL>/auth/v1`. */
+export function authIssuer(supabaseUrl: string): string {
+  return `${supabaseUrl.replace(/\/+$/, "")}/auth/v1`;
 }
 
 const encoder = new TextEncoder();
@@ -40,9 +53,42 @@ export function callerSettings(): AuthSettings {
 
 /** The part of a configuration that says who may call. */
 export function authSettingsOf(
-  { cronSecret, serviceKeys, jwks, jwtSecret }: Config,
+  { cronSecret, serviceKeys, jwks, jwtSecret, supabaseUrl }: Config,
 ): AuthSettings {
-  return { cronSecret, serviceKeys, jwks, jwtSecret };
+  return {
+    cronSecret,
+    serviceKeys,
+    jwks,
+    jwtSecret,
+    issuer: supabaseUrl ? authIssuer(supabaseUrl) : undefined,
+  };
+}
+
+/**
+ * Checks that verified claims are a user token of this project: issued by its Auth
+ * (`settings.issuer`) for the audience `authenticated`. A token signed with the project's key
+ * but minted for something else (another issuer, another audience) is not a sign-in.
+ *
+ * @throws {HttpError} 401 saying which claim is wrong
+ */
+export function checkUserClaims(claims: jose.JWTPayload, settings: AuthSettings): void {
+  if (!settings.issuer) {
+    throw unauthorized(
+      "User tokens cannot be accepted: SUPABASE_URL is not set, so their issuer cannot be checked",
+    );
+  }
+  if (claims.iss !== settings.issuer) {
+    throw unauthorized(
+      `The token was not issued by this project's Auth: its issuer must be ${settings.issuer}`,
+    );
+  }
+  const audiences = typeof claims.aud === "string" ? [claims.aud] : claims.aud ?? [];
+  if (audiences.length === 0) {
+    throw unauthorized(`The token has no audience: a user token's is "${USER_AUDIENCE}"`);
+  }
+  if (!audiences.includes(USER_AUDIENCE)) {
+    throw unauthorized(`The token's audience is not "${USER_AUDIENCE}"`);
+  }
 }
 
 /** Compares secrets in time independent of where they differ. */
@@ -132,6 +178,7 @@ export async function authorize(
   if (claims.role !== "authenticated" || typeof claims.sub !== "string") {
     throw forbidden("Sign in as a backup admin: this token is not a signed-in user's");
   }
+  checkUserClaims(claims, settings);
   if (!isBackupAdmin(claims)) {
     throw forbidden("This user is not a backup admin (app_metadata.backup_admin is not set)");
   }

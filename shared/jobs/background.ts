@@ -5,6 +5,8 @@
  * @module
  */
 
+import { describeError } from "./executor.ts";
+
 declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
 const pending = new Set<Promise<unknown>>();
@@ -12,7 +14,7 @@ const pending = new Set<Promise<unknown>>();
 /** Keeps `work` going after the response is sent; its errors are logged, never thrown. */
 export function inBackground(work: Promise<unknown>): void {
   const tracked = work.catch((error) => {
-    console.error(`Background work failed: ${error instanceof Error ? error.message : error}`);
+    console.error(`Background work failed: ${describeError(error)}`);
   }).finally(() => pending.delete(tracked));
   pending.add(tracked);
   if (typeof EdgeRuntime !== "undefined" && EdgeRuntime?.waitUntil) {

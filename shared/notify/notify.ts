@@ -10,7 +10,7 @@ import { type Config, config as processConfig } from "../config.ts";
 import { clip, MAX_DETAILS, MAX_TITLE, type Notification } from "./message.ts";
 import { type ChannelRecord, recordDeliveries } from "./record.ts";
 import { postJson, type RetryOptions } from "./retry.ts";
-import { scrub } from "./scrub.ts";
+import { scrub, secretUrlParts } from "./scrub.ts";
 import { slackPayload } from "./slack.ts";
 import { webhookPayload } from "./webhook.ts";
 
@@ -55,8 +55,9 @@ export function secretsOf(settings: NotifyConfig): string[] {
     entry.split(":").slice(1)
   );
   return [
-    settings.slackWebhookUrl,
-    settings.alertWebhookUrl,
+    // A webhook URL is a secret as a whole and in its parts: its path and query.
+    ...secretUrlParts(settings.slackWebhookUrl),
+    ...secretUrlParts(settings.alertWebhookUrl),
     settings.cronSecret,
     settings.jwtSecret,
     settings.s3?.secretAccessKey,

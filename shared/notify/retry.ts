@@ -30,9 +30,14 @@ export interface DeliveryOutcome {
   attempts: number;
   /** The last HTTP status seen, if any. */
   status?: number;
-  /** Why it failed (may quote the URL: scrub before showing). */
+  /**
+   * Why it failed: the status and its standard name, or the network error, never the response
+   * body and never the URL's path or query (still scrub it of the configuration's secrets).
+   */
   error?: string;
 }
+
+import { scrubUrl } from "./scrub.ts";
 
 const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -77,14 +82,17 @@ export async function postJson(
         signal: AbortSignal.timeout(Math.min(options.timeoutMs ?? 10_000, remaining)),
       });
       status = response.status;
-      const text = await response.text().catch(() => "");
+      // The body is never kept: an endpoint may echo the secret URL in it. At most one of
+      // Slack's documented error codes, read from a bounded prefix, names the problem.
+      const code = slackErrorCode(await readPrefix(response, 256));
       if (response.ok) return { ok: true, attempts: attempt, status };
-      error = `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ""}`;
+      error = `${describeStatus(response.status)}${code ? `: ${code}` : ""}`;
       if (!retryable(response.status)) return { ok: false, attempts: attempt, status, error };
       retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
     } catch (caught) {
       status = undefined;
-      error = describe(caught);
+      // Fetch errors quote the URL they failed on.
+      error = scrubUrl(describe(caught), url);
     }
     if (attempt === attempts) return { ok: false, attempts: attempt, status, error };
     const backoff = Math.random() * Math.min(maxDelay, base * 2 ** (attempt - 1));
@@ -98,6 +106,84 @@ export async function postJson(
     await sleep(delay);
   }
   return { ok: false, attempts, status, error };
+}
+
+/** Standard names of the statuses a webhook answers (never the server's own reason phrase). */
+const STATUS_NAMES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  410: "Gone",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** `HTTP 404 Not Found`: a status and its standard name. */
+export function describeStatus(status: number): string {
+  const name = STATUS_NAMES[status];
+  return `HTTP ${status}${name ? ` ${name}` : ""}`;
+}
+
+/** The error codes Slack's incoming webhooks answer with, as their whole body. */
+const SLACK_ERROR_CODES = new Set([
+  "invalid_payload",
+  "invalid_token",
+  "no_service",
+  "no_service_id",
+  "no_team",
+  "team_disabled",
+  "no_text",
+  "invalid_blocks",
+  "invalid_blocks_format",
+  "too_many_attachments",
+  "channel_not_found",
+  "channel_is_archived",
+  "action_prohibited",
+  "posting_to_general_channel_denied",
+  "user_not_found",
+  "rate_limited",
+  "service_unavailable",
+]);
+
+/** One of Slack's known error codes when that is the whole body; undefined otherwise. */
+export function slackErrorCode(body: string): string | undefined {
+  const text = body.trim();
+  return SLACK_ERROR_CODES.has(text) ? text : undefined;
+}
+
+/** Reads at most `limit` bytes of a response body and lets go of the rest. */
+async function readPrefix(response: Response, limit: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    return "";
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes.subarray(0, limit));
 }
 
 function describe(error: unknown): string {

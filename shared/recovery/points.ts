@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type BackupClass, backupClassOf, parseBackupChoice } from "../database/backup_class.ts";
 import { listDatabaseBackupIds, loadDatabaseManifest } from "../database/manifest.ts";
 import type { Repository } from "../repository/mod.ts";
 import { listSnapshotIds } from "../storage/catalog.ts";
@@ -16,6 +17,8 @@ export interface DatabasePoint {
   time: string;
   /** `safety`: taken automatically before a restore overwrote a database. */
   purpose: "backup" | "safety";
+  /** Only a `full` backup is the project's latest (`database/backup_class.ts`). */
+  class: BackupClass;
   database: string;
   tables: number;
   rows: number;
@@ -57,6 +60,7 @@ export async function listRecoveryPoints(repository: Repository): Promise<Recove
         id,
         time: manifest.snapshotTime,
         purpose: manifest.purpose,
+        class: backupClassOf(manifest),
         database: manifest.source.database,
         tables: manifest.totals.tables,
         rows: manifest.totals.rows,
@@ -85,19 +89,29 @@ export async function listRecoveryPoints(repository: Repository): Promise<Recove
 }
 
 /**
- * Resolves a choice among points: an id, or "latest" (the newest regular database backup, or
- * the newest snapshot). Throws naming what exists when the choice matches nothing.
+ * Resolves a choice among points: an id, "latest" (the newest full database backup, or the
+ * newest snapshot) or "latest:<class>" (database backups). Points dated in the future are not
+ * listed (`listRecoveryPoints` reports them unreadable), so they are never latest. Throws
+ * naming what exists when the choice matches nothing.
  */
-export function choosePoint<T extends { id: string; purpose?: string }>(
+export function choosePoint<T extends { id: string; class?: BackupClass }>(
   points: readonly T[],
   choice: string,
   what: string,
 ): T {
-  const found = choice === "latest"
-    ? points.find((point) => point.purpose === undefined || point.purpose === "backup")
+  const wanted = parseBackupChoice(choice);
+  const found = "latest" in wanted
+    ? points.find((point) => (point.class ?? "full") === wanted.latest)
     : points.find((point) => point.id === choice);
   if (found) return found;
   if (points.length === 0) throw new Error(`The target holds no ${what}`);
+  if ("latest" in wanted) {
+    throw new Error(
+      `The target holds no ${wanted.latest} ${what} (only ${
+        [...new Set(points.map((point) => point.class ?? "full"))].join(", ")
+      } ones: name one by id)`,
+    );
+  }
   throw new Error(
     `The target has no ${what} ${choice} (the newest are ${
       points.slice(0, 3).map((point) => point.id).join(", ")

@@ -13,7 +13,8 @@
  */
 import { type DatabaseInput, describeDatabase } from "../database/connect.ts";
 import { restoreDatabase, RestoreError } from "../database/restore.ts";
-import type { Repository } from "../repository/mod.ts";
+import { loadDatabaseManifest } from "../database/manifest.ts";
+import { type Repository, requireAuthenticated } from "../repository/mod.ts";
 import type { StorageDestination } from "../storage/destination.ts";
 import { loadStorageSnapshot, restoreStorage } from "../storage/restore.ts";
 import { checkRestoredStorage, describeStorageCheck, type StorageCheck } from "./storage_check.ts";
@@ -30,6 +31,11 @@ export interface RecoverOptions {
   storage?: StorageDestination;
   /** Back up a non-empty destination database first (default true). */
   safetyBackup?: boolean;
+  /**
+   * Recover from a backup or snapshot whose manifest is not authenticated: the operator's
+   * explicit consent for this recovery (`recover --allow-unauthenticated`).
+   */
+  allowUnauthenticated?: boolean;
   parallel?: number;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
@@ -93,6 +99,33 @@ export async function recover(
     return report;
   };
 
+  // Both manifests are authenticated (or allowed) before the database is touched, so a refused
+  // snapshot never follows a database already restored.
+  try {
+    const chosen = await loadDatabaseManifest(repository, options.backupId);
+    requireAuthenticated(chosen, {
+      what: `Database backup ${chosen.backupId}`,
+      allowUnauthenticated: options.allowUnauthenticated,
+    });
+  } catch (error) {
+    report.failed = { phase: "database", error: messageOf(error) };
+    report.changed = false;
+    return finish();
+  }
+  if (options.snapshotId !== null) {
+    try {
+      const chosen = await loadStorageSnapshot(repository, options.snapshotId);
+      requireAuthenticated(chosen, {
+        what: `Storage snapshot ${chosen.id}`,
+        allowUnauthenticated: options.allowUnauthenticated,
+      });
+    } catch (error) {
+      report.failed = { phase: "storage", error: messageOf(error) };
+      report.changed = false;
+      return finish();
+    }
+  }
+
   tell(`Restoring database backup ${options.backupId} into ${report.destination}`);
   const databaseStarted = performance.now();
   try {
@@ -101,6 +134,7 @@ export async function recover(
       backupId: options.backupId,
       db: options.db,
       safetyBackup: options.safetyBackup,
+      allowUnauthenticated: options.allowUnauthenticated,
       parallel: options.parallel,
       signal: options.signal,
       onProgress: (progress) => {
@@ -138,6 +172,7 @@ export async function recover(
       const manifest = await loadStorageSnapshot(repository, options.snapshotId);
       const restored = await restoreStorage(repository, options.storage, {
         snapshot: manifest.id,
+        allowUnauthenticated: options.allowUnauthenticated,
         signal: options.signal,
       });
       tell("Checking every object of the snapshot is back");

@@ -11,8 +11,7 @@
  *
  * @module
  */
-import { decodeBlob } from "../codec/blob_format.ts";
-import { KeyError, type Keyring } from "../codec/encryption.ts";
+import { KeyError } from "../codec/encryption.ts";
 import { sha256Hex } from "../repository/digest.ts";
 import { referencedBlobs } from "../repository/references.ts";
 import { blobKey, type BlobRef, manifestKey, type Repository } from "../repository/repository.ts";
@@ -29,8 +28,6 @@ export interface BackupRef {
 
 /** Options for {@link copyBackup}. */
 export interface CopyBackupOptions {
-  /** Keys to decode source blobs with, to check them before copying (encrypted repositories). */
-  keyring?: Keyring;
   /** Blobs copied at once (default 4). */
   concurrency?: number;
   /** Read every copied blob back from the destination and hash it (default true). */
@@ -97,7 +94,7 @@ export async function copyBackup(
   await eachLimit(refs, options.concurrency ?? 4, async (ref) => {
     options.signal?.throwIfAborted();
     if ((await index.storedSize(ref.id)) === ref.storedSize) return;
-    await copyBlob(source.target, destination.target, ref, { ...options, label: `${kind}/${id}` });
+    await copyBlob(source, destination.target, ref, { ...options, label: `${kind}/${id}` });
     index.add(ref.id, ref.storedSize);
     result.copiedBlobs++;
     result.copiedBytes += ref.storedSize;
@@ -116,11 +113,12 @@ export async function copyBackup(
 }
 
 async function copyBlob(
-  from: StorageTarget,
+  source: Repository,
   to: StorageTarget,
   ref: BlobRef,
   options: CopyBackupOptions & { label: string },
 ): Promise<void> {
+  const from = source.target;
   const key = blobKey(ref.id);
   const what = `Blob ${ref.id} of ${options.label} on ${from.location}`;
   let stored: Uint8Array;
@@ -136,9 +134,11 @@ async function copyBlob(
     );
   }
   try {
-    const plain = await decodeBlob(stored, { keyring: options.keyring, label: ref.id });
-    if (plain.length !== ref.size || (await sha256Hex(plain)) !== ref.id) {
-      throw new IntegrityError(`content does not hash to its id`);
+    // Decoded as the source reads it (its keys and trust rules), checked against its id; the
+    // stored bytes are what is copied.
+    const plain = await source.decodeStoredBlob(stored.slice(), ref.id);
+    if (plain.length !== ref.size) {
+      throw new IntegrityError(`it holds ${plain.length} bytes, the manifest says ${ref.size}`);
     }
   } catch (error) {
     throw new ReplicationError(

@@ -7,7 +7,9 @@
  *
  * @module
  */
-import type { Keyring } from "../codec/encryption.ts";
+import { looseBackupClass } from "../database/backup_class.ts";
+import { DATABASE_MANIFEST_KIND } from "../database/manifest.ts";
+import { isFutureId, refuseFutureId } from "../repository/backup_time.ts";
 import type { Repository } from "../repository/repository.ts";
 import { manifestKinds } from "../retention/catalog.ts";
 import { type BackupRef, type CopiedBackup, copyBackup } from "./copy_backup.ts";
@@ -24,12 +26,11 @@ export interface ReplicateOptions {
   /** Manifest kinds to replicate (default: every kind the source holds). */
   kinds?: readonly string[];
   /**
-   * Which backups: `"latest"` (the newest of each kind), one backup id, or, when omitted,
-   * every backup the destination lacks.
+   * Which backups: `"latest"` (the newest of each kind not dated in the future; for database
+   * backups, the newest full one), one backup id (refused when dated in the future), or, when
+   * omitted, every backup the destination lacks.
    */
   backup?: string;
-  /** Keys to check encrypted source blobs with before copying them. */
-  keyring?: Keyring;
   /** Blobs copied at once per destination (default 4). */
   concurrency?: number;
   /** Read every copied blob back from the destination (default true). */
@@ -97,7 +98,6 @@ export async function replicate(
         current = backup;
         const copied = await copyBackup(source, destination.repository, {
           ...backup,
-          keyring: options.keyring,
           concurrency: options.concurrency,
           readBack: options.readBack,
           index,
@@ -123,10 +123,13 @@ async function sourceBackups(source: Repository, options: ReplicateOptions): Pro
   for (const kind of kinds) {
     const ids = await source.listManifests(kind);
     const chosen = options.backup === "latest"
-      ? ids.slice(-1)
+      ? await latestOf(source, kind, ids)
       : options.backup !== undefined
       ? ids.filter((id) => id === options.backup)
       : ids;
+    if (options.backup !== undefined && options.backup !== "latest" && chosen.length) {
+      refuseFutureId("Backup", options.backup);
+    }
     for (const id of [...chosen].reverse()) backups.push({ kind, id });
   }
   if (options.backup !== undefined && options.backup !== "latest" && backups.length === 0) {
@@ -135,6 +138,20 @@ async function sourceBackups(source: Repository, options: ReplicateOptions): Pro
     );
   }
   return backups.sort((a, b) => a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/**
+ * The latest backup of a kind: the newest id not dated in the future and, for database
+ * backups, the newest full one (partial and safety backups are replicated by id, or all at once).
+ */
+async function latestOf(source: Repository, kind: string, ids: string[]): Promise<string[]> {
+  for (const id of [...ids].sort().reverse()) {
+    if (isFutureId(id)) continue;
+    // Replication copies any manifest as stored: its class is read loosely, as retention does.
+    if (kind !== DATABASE_MANIFEST_KIND) return [id];
+    if (looseBackupClass(await source.loadManifest(kind, id)) === "full") return [id];
+  }
+  return [];
 }
 
 async function destinationBackups(

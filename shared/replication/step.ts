@@ -68,7 +68,7 @@ export function createReplicateStep(app: App): Step {
       const statuses = await replicate(
         source.repository,
         opened.slice(1).map((entry) => ({ name: entry.name, repository: entry.repository })),
-        { backup, keyring: source.keyring, signal: tools.signal },
+        { backup, signal: tools.signal },
       );
       const details = {
         from: from.name,

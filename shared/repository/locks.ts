@@ -8,8 +8,9 @@
  * store could both believe they hold it; prune therefore also keeps a grace period for
  * unreferenced blobs, so a backup racing a prune loses nothing it has not yet referenced.
  *
- * Suggested protocol: a backup holds `backup-<run id>`; prune holds `prune` and refuses to
- * start while any other live lock exists; a backup refuses to start while `prune` is live.
+ * The protocol: every writer (a database backup, a Storage snapshot step) holds a lock of its
+ * own while it works (`hold.ts`); prune holds {@link PRUNE_LOCK} and refuses to start, or to
+ * sweep, while any other live lock exists; a writer waits while `prune` is live.
  *
  * @module
  */
@@ -45,6 +46,9 @@ export class LockedError extends Error {
     this.name = "LockedError";
   }
 }
+
+/** The name of the lock a prune holds. */
+export const PRUNE_LOCK = "prune";
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

@@ -8,3 +8,4 @@ export * from "./repository.ts";
 export * from "./chunker.ts";
 export * from "./locks.ts";
 export * from "./digest.ts";
+export * from "./authenticity.ts";

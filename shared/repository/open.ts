@@ -23,7 +23,9 @@ export interface OpenedRepository {
 export async function openRepository(
   name: string,
   url: string,
-  config: Pick<Config, "s3" | "compression" | "encryptionKeys">,
+  config: Pick<Config, "s3" | "compression" | "encryptionKeys"> & {
+    acceptUnauthenticated?: boolean;
+  },
 ): Promise<OpenedRepository> {
   const target = openTarget(url, { s3: config.s3 });
   const keyring = config.encryptionKeys ? await Keyring.parse(config.encryptionKeys) : undefined;
@@ -31,6 +33,10 @@ export async function openRepository(
     name,
     target,
     keyring,
-    repository: new Repository(target, { compression: config.compression, keyring }),
+    repository: new Repository(target, {
+      compression: config.compression,
+      keyring,
+      acceptUnauthenticated: config.acceptUnauthenticated,
+    }),
   };
 }

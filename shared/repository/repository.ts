@@ -6,7 +6,15 @@
  * manifests/<kind>/<id>.json     the roots: a backup exists once its manifest exists (JSON,
  *                                sealed in the blob format when the repository has keys)
  * locks/<name>.json              who is writing or pruning, with expiry
+ * damaged/<sha256>.json          blobs verification found damaged: the next write of the same
+ *                                content uploads it again instead of referencing the damage
  * ```
+ *
+ * A blob found stored is referenced only when it still looks like what was stored: its header
+ * (read with a small ranged request) names the plaintext size of the content being written,
+ * the stored size it implies is the size stored, and it is sealed as the repository's keys
+ * expect. Otherwise — truncated, padded, swapped for a plain blob, marked damaged — the content
+ * is stored again under the same name, which heals every earlier backup referencing it.
  *
  * A blob that already exists is referenced, never uploaded again. Every blob read is decoded
  * and re-hashed against its id. Streams are cut into blobs by the chunkers and written with a
@@ -15,7 +23,7 @@
  * @module
  */
 import type { BufferPool } from "./buffer_pool.ts";
-import type { EncodeBlobOptions } from "../codec/blob_format.ts";
+import { type EncodeBlobOptions, readBlobHeader } from "../codec/blob_format.ts";
 import { type BlobEncoder, type BlobJob, defaultEncoder } from "../codec/encoder.ts";
 import { type CompressionName, defaultCompression } from "../codec/compression.ts";
 import { KeyError, type Keyring } from "../codec/encryption.ts";
@@ -23,7 +31,8 @@ import { IntegrityError, NotFoundError, type StorageTarget } from "../targets/ta
 import { type ByteSource, type ChunkingOptions, splitBytes, splitRows } from "./chunker.ts";
 import { isSha256Hex, sha256Hex } from "./digest.ts";
 import { releaseBuffer } from "../codec/encoder_protocol.ts";
-import { decodeManifest, encodeManifest } from "./manifest_codec.ts";
+import { decodeManifest, encodeManifest, type OpenedManifest } from "./manifest_codec.ts";
+import { markAuthenticated } from "./authenticity.ts";
 import {
   acquireLock,
   type AcquireLockOptions,
@@ -78,6 +87,12 @@ export interface RepositoryOptions {
   level?: number;
   /** When set, new blobs are encrypted with its active key and any of its keys can read. */
   keyring?: Keyring;
+  /**
+   * With `keyring` set, also read plain manifests, unbound sealed ones and unencrypted blobs
+   * (stored before keys were set), as unauthenticated: the explicit opt-in. Without it they
+   * are refused, since anyone who can write to the target can write them.
+   */
+  acceptUnauthenticated?: boolean;
   /** Milliseconds since the epoch; for lock expiry (tests). */
   clock?: () => number;
   /** Where blobs are hashed and encoded (default: the process-wide encoder, see `encoder.ts`). */
@@ -165,16 +180,20 @@ export class Repository {
   readonly #target: StorageTarget;
   readonly #level?: number;
   readonly #keyring?: Keyring;
+  readonly #acceptUnauthenticated: boolean;
   readonly #clock: () => number;
   readonly #encoder: BlobEncoder;
   /** Blobs being stored right now, so the same content in flight twice is stored once. */
   readonly #inFlight = new Map<string, Promise<PutBlobResult>>();
+  /** Blobs marked damaged on the target, listed once per repository (see `damaged/`). */
+  #damaged?: Promise<Set<string>>;
 
   constructor(target: StorageTarget, options: RepositoryOptions = {}) {
     this.#target = target;
     this.compression = options.compression ?? defaultCompression();
     this.#level = options.level;
     this.#keyring = options.keyring;
+    this.#acceptUnauthenticated = options.acceptUnauthenticated ?? false;
     this.#clock = options.clock ?? Date.now;
     this.#encoder = options.encoder ?? defaultEncoder();
   }
@@ -211,7 +230,7 @@ export class Repository {
       throw error;
     }
     const storedSize = options.known?.get(id);
-    if (storedSize !== undefined) {
+    if (storedSize !== undefined && !(await this.damagedBlobs()).has(id)) {
       job.drop();
       return { id, size: job.size, storedSize, reused: true };
     }
@@ -239,11 +258,14 @@ export class Repository {
   async #store(id: string, job: BlobJob, options: PutBlobOptions): Promise<PutBlobResult> {
     const { signal, known } = options;
     const key = blobKey(id);
-    if (!options.assumeAbsent) {
+    const damaged = await this.damagedBlobs();
+    if (!options.assumeAbsent && !damaged.has(id)) {
       try {
         const info = await this.#target.stat(key);
-        known?.set(id, info.size);
-        return { id, size: job.size, storedSize: info.size, reused: true };
+        if (await this.#storedAsExpected(id, job.size, info.size)) {
+          known?.set(id, info.size);
+          return { id, size: job.size, storedSize: info.size, reused: true };
+        }
       } catch (error) {
         if (!(error instanceof NotFoundError)) throw error;
       }
@@ -253,10 +275,66 @@ export class Repository {
     signal?.throwIfAborted();
     await this.#target.save(key, stored, { size: stored.length, signal });
     known?.set(id, stored.length);
+    if (damaged.delete(id)) await this.#target.remove(damagedKey(id));
     const storedSize = stored.length;
     // Saved: the encoded copy (ours alone unless framed in the plaintext) is done with.
     if (!inPlaintext) releaseBuffer(stored);
     return { id, size: job.size, storedSize, reused: false };
+  }
+
+  /**
+   * Whether the blob stored under `id` (`storedSize` bytes) can be referenced for content of
+   * `plainSize` bytes: its header says that plaintext size and exactly the stored size, and it
+   * is sealed with a configured key when the repository has keys (plain, under the opt-in, is
+   * read but never kept: new content is sealed). Payload damage that keeps the sizes is
+   * verification's to find (`markDamaged`).
+   */
+  async #storedAsExpected(id: string, plainSize: number, storedSize: number): Promise<boolean> {
+    let header;
+    try {
+      const head = await readAll(await this.#target.load(blobKey(id), { length: HEADER_PROBE }));
+      header = readBlobHeader(head, { label: id });
+    } catch (error) {
+      if (error instanceof IntegrityError) return false;
+      throw error;
+    }
+    if (header.plainSize !== plainSize) return false;
+    if (header.headerSize + header.payloadSize !== storedSize) return false;
+    if (!this.#keyring) return header.keyId === undefined;
+    return header.keyId !== undefined && this.#keyring.get(header.keyId) !== undefined;
+  }
+
+  /**
+   * The blobs marked damaged on the target (listed on first use, then kept up to date by this
+   * repository): a write of their content stores it again rather than referencing them.
+   */
+  damagedBlobs(): Promise<Set<string>> {
+    this.#damaged ??= (async () => {
+      const ids = new Set<string>();
+      for await (const info of this.#target.list("damaged/")) {
+        const file = info.key.slice("damaged/".length);
+        const id = file.endsWith(".json") ? file.slice(0, -".json".length) : "";
+        if (isSha256Hex(id)) ids.add(id);
+      }
+      return ids;
+    })();
+    // A failed listing is not remembered: the next write asks again.
+    this.#damaged.catch(() => (this.#damaged = undefined));
+    return this.#damaged;
+  }
+
+  /**
+   * Records that a blob is damaged (verification read it back and it did not decode to its
+   * id, or held the wrong size), so the next backup of the same content stores it again. The
+   * damaged bytes stay where they are until then: nothing readable is removed.
+   */
+  async markDamaged(id: string, finding: { problem: BlobProblem; message: string }): Promise<void> {
+    checkBlobId(id);
+    const body = new TextEncoder().encode(
+      JSON.stringify({ id, ...finding, at: new Date(this.#clock()).toISOString() }) + "\n",
+    );
+    await this.#target.save(damagedKey(id), body, { size: body.length });
+    (await this.damagedBlobs().catch(() => undefined))?.add(id);
   }
 
   /**
@@ -269,7 +347,32 @@ export class Repository {
   async loadBlob(id: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     checkBlobId(id);
     const stream = await this.#target.load(blobKey(id), { signal: options.signal });
-    return await this.#encoder.decode(await readAll(stream), id, this.#keyring);
+    return await this.decodeStoredBlob(await readAll(stream), id);
+  }
+
+  /**
+   * Decodes a blob's stored bytes as {@link loadBlob} does (keys, trust rules, hash against its
+   * id). `stored` is given up.
+   */
+  async decodeStoredBlob(stored: Uint8Array, id: string): Promise<Uint8Array> {
+    checkBlobId(id);
+    return await this.#encoder.decode(stored, id, this.#keysFor(stored, id));
+  }
+
+  /**
+   * The keys to open a stored blob with: the keyring for an encrypted one; none for a plain
+   * one, which with keys configured is read only under the opt-in.
+   *
+   * @throws {IntegrityError} for a plain blob while keys are configured, without the opt-in
+   */
+  #keysFor(stored: Uint8Array, id: string): Keyring | undefined {
+    if (!this.#keyring) return undefined;
+    if (readBlobHeader(stored, { label: id }).keyId !== undefined) return this.#keyring;
+    if (this.#acceptUnauthenticated) return undefined;
+    throw new IntegrityError(
+      `Blob ${id} is not encrypted, but encryption keys are configured: anyone who can write ` +
+        `to the target could have put it there`,
+    );
   }
 
   /** Whether a blob is stored (existence only). */
@@ -518,28 +621,49 @@ export class Repository {
     options: { signal?: AbortSignal } = {},
   ): Promise<SavedManifest> {
     const key = manifestKey(kind, id);
-    const bytes = await encodeManifest(value, this.#encodeOptions());
+    const bytes = await encodeManifest(value, { ...this.#encodeOptions(), kind, id });
     const sha256 = await sha256Hex(bytes);
     await this.#target.save(key, bytes, { size: bytes.length, sha256, signal: options.signal });
     return { key, size: bytes.length, sha256 };
   }
 
   /**
-   * Loads a manifest, opening it with the repository's keys when it is sealed.
+   * Loads a manifest, opening it with the repository's keys when it is sealed. A value opened
+   * from an authenticated seal is marked so (`authenticity.ts`).
    *
    * @throws {NotFoundError} when there is none
-   * @throws {IntegrityError} when it is not valid JSON, or sealed and corrupt
+   * @throws {IntegrityError} when it is not valid JSON; sealed and corrupt or bound to another
+   *   name; or, with keys configured, plain or unbound (without the opt-in)
    * @throws {KeyError} when it is sealed with a key that is not configured
    */
   async loadManifest<T = unknown>(kind: string, id: string): Promise<T> {
+    return (await this.openManifest(kind, id)).value as T;
+  }
+
+  /** Loads a manifest (as {@link loadManifest}) and says whether it is authenticated. */
+  async openManifest(kind: string, id: string): Promise<OpenedManifest> {
     const key = manifestKey(kind, id);
     const stored = new Uint8Array(await new Response(await this.#target.load(key)).arrayBuffer());
-    return await this.decodeManifest<T>(stored, kind, id);
+    return await this.openStoredManifest(stored, kind, id);
   }
 
   /** A manifest's value from its stored bytes (as {@link loadManifest} reads them). */
   async decodeManifest<T = unknown>(stored: Uint8Array, kind: string, id: string): Promise<T> {
-    return await decodeManifest(stored, { keyring: this.#keyring, label: `${kind}/${id}` }) as T;
+    return (await this.openStoredManifest(stored, kind, id)).value as T;
+  }
+
+  /** A manifest from its stored bytes, and whether it is authenticated. */
+  async openStoredManifest(stored: Uint8Array, kind: string, id: string): Promise<OpenedManifest> {
+    const opened = await decodeManifest(stored, {
+      keyring: this.#keyring,
+      kind,
+      id,
+      acceptUnauthenticated: this.#acceptUnauthenticated,
+    });
+    if (opened.authenticated && typeof opened.value === "object" && opened.value !== null) {
+      markAuthenticated(opened.value);
+    }
+    return opened;
   }
 
   /** The ids of every manifest of a kind, sorted. */
@@ -593,6 +717,14 @@ export class Repository {
 export function blobKey(id: string): string {
   return `blobs/${id.slice(0, 2)}/${id}`;
 }
+
+/** The target key of a blob's damage marker. */
+function damagedKey(id: string): string {
+  return `damaged/${id}.json`;
+}
+
+/** Bytes read to see a stored blob's header: more than the largest header (291 bytes). */
+const HEADER_PROBE = 512;
 
 /** The target key of a manifest. */
 export function manifestKey(kind: string, id: string): string {

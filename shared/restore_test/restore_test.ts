@@ -8,11 +8,12 @@
  * @module
  */
 import postgres from "postgres";
+import { type BackupClass, backupClassOf } from "../database/backup_class.ts";
 import { loadDatabaseManifest } from "../database/manifest.ts";
 import { restoreDatabase } from "../database/restore.ts";
 import { prepareSession } from "../database/session.ts";
 import { tableLabel } from "../database/sql_text.ts";
-import type { Repository } from "../repository/mod.ts";
+import { type Repository, requireAuthenticated } from "../repository/mod.ts";
 import { createScratchDatabase, databaseExists, PLATFORM_TEMPLATE } from "./scratch_database.ts";
 import { scratchView } from "./scratch_view.ts";
 import { checksumTable, compareTable, type TableMismatch } from "./table_checksum.ts";
@@ -21,12 +22,17 @@ import { checksumTable, compareTable, type TableMismatch } from "./table_checksu
 export interface RestoreTestOptions {
   /** A server URL; the scratch database is created (and dropped) on that server. */
   serverUrl: string;
-  /** A backup id, or "latest" (default). */
+  /** A backup id, "latest" (default: the newest full backup) or "latest:<class>". */
   backupId?: string;
   /** Suffix of the scratch database's name (default: random). */
   scratchId?: string;
   /** Connections used to restore (default 2). */
   parallel?: number;
+  /**
+   * Test a backup whose manifest is not authenticated: an operator's explicit consent for one
+   * command (`test-restore --allow-unauthenticated`). Scheduled restore tests never set it.
+   */
+  allowUnauthenticated?: boolean;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
 }
@@ -34,6 +40,8 @@ export interface RestoreTestOptions {
 /** What a restore test found. */
 export interface RestoreTestReport {
   backupId: string;
+  /** The backup's class (`database/backup_class.ts`): only a full one proves the backups. */
+  backupClass: BackupClass;
   /** The scratch database's name (dropped by now). */
   scratchDatabase: string;
   /** The RTO: seconds from creating the scratch database to the last row restored. */
@@ -66,6 +74,11 @@ export async function runRestoreTest(
   options: RestoreTestOptions,
 ): Promise<RestoreTestReport> {
   const manifest = await loadDatabaseManifest(repository, options.backupId ?? "latest");
+  // Before a scratch database exists: a forged manifest's SQL would run on the server.
+  requireAuthenticated(manifest, {
+    what: `Database backup ${manifest.backupId}`,
+    allowUnauthenticated: options.allowUnauthenticated,
+  });
   const tell = options.onProgress ?? (() => {});
   const view = await scratchView(repository, manifest);
   const template = manifest.source.isSupabase &&
@@ -86,6 +99,7 @@ export async function runRestoreTest(
         backupId: manifest.backupId,
         db: scratch.url,
         safetyBackup: false,
+        allowUnauthenticated: options.allowUnauthenticated,
         parallel: options.parallel,
         signal: options.signal,
       });
@@ -131,6 +145,7 @@ export async function runRestoreTest(
     }
     return {
       backupId: manifest.backupId,
+      backupClass: backupClassOf(manifest),
       scratchDatabase: scratch.name,
       seconds,
       checkSeconds: Math.round(performance.now() - checkStarted) / 1000,

@@ -10,7 +10,7 @@
  */
 import { DATABASE_MANIFEST_KIND, type DatabaseManifest } from "../database/manifest.ts";
 import { loadSection } from "../database/sections.ts";
-import type { Repository } from "../repository/mod.ts";
+import { carryAuthentication, type Repository } from "../repository/mod.ts";
 
 /** Extensions that exist in one database of a server only. */
 export const SINGLE_DATABASE_EXTENSIONS: readonly string[] = ["pg_cron"];
@@ -43,7 +43,7 @@ export async function scratchView(
       if (property === "loadManifest") {
         return (kind: string, id: string) =>
           kind === DATABASE_MANIFEST_KIND && id === manifest.backupId
-            ? Promise.resolve(structuredClone(served))
+            ? Promise.resolve(carryAuthentication(manifest, structuredClone(served)))
             : target.loadManifest(kind, id);
       }
       const value = Reflect.get(target, property, target);

@@ -18,6 +18,11 @@ import { dropScratchDatabase, SCRATCH_PREFIX } from "./scratch_database.ts";
 export interface RestoreTestStepOptions {
   /** Server for the scratch database (default: SAUVEGARDE_RESTORE_TEST_DB_URL, else SUPABASE_DB_URL). */
   serverUrl?: string;
+  /**
+   * Test a backup whose manifest is not authenticated: only an operator's command says so
+   * (`test-restore --allow-unauthenticated`); scheduled restore tests never do.
+   */
+  allowUnauthenticated?: boolean;
   onProgress?: (message: string) => void;
 }
 
@@ -26,6 +31,8 @@ export function restoreTestDetails(report: RestoreTestReport, target: string) {
   return {
     target,
     backupId: report.backupId,
+    // The restore-test check counts only tests of full backups (`runs/run_class.ts`).
+    class: report.backupClass,
     seconds: report.seconds,
     checkSeconds: report.checkSeconds,
     tables: report.tables,
@@ -68,6 +75,7 @@ export function createRestoreTestStep(app: App, options: RestoreTestStepOptions 
         backupId: requested,
         scratchId: `${short}_${run.attempts}`,
         signal: tools.signal,
+        allowUnauthenticated: options.allowUnauthenticated,
         onProgress: options.onProgress,
       });
     } catch (error) {

@@ -1,9 +1,12 @@
 /**
  * What a repository holds, read once for a prune: every manifest of every kind with its time
- * and the blobs it references, and every stored blob with its size and age.
+ * (and, for database backups, class) and the blobs it references, and every stored blob with
+ * its size and age.
  *
  * @module
  */
+import { type BackupClass, looseBackupClass } from "../database/backup_class.ts";
+import { DATABASE_MANIFEST_KIND } from "../database/manifest.ts";
 import { referencedBlobs } from "../repository/references.ts";
 import { manifestTime } from "../repository/references.ts";
 import type { BlobObject, BlobRef, Repository } from "../repository/repository.ts";
@@ -14,6 +17,8 @@ export interface CatalogManifest {
   id: string;
   /** When the backup was taken; undefined when neither the manifest nor its id says. */
   time?: Date;
+  /** A database backup's class (`database/backup_class.ts`); undefined for other kinds. */
+  class?: BackupClass;
   refs: BlobRef[];
 }
 
@@ -71,7 +76,13 @@ export async function loadCatalogManifest(
       { cause: error },
     );
   }
-  return { kind, id, time: manifestTime(id, value), refs: referencedBlobs(value) };
+  return {
+    kind,
+    id,
+    time: manifestTime(id, value),
+    ...(kind === DATABASE_MANIFEST_KIND ? { class: looseBackupClass(value) } : {}),
+    refs: referencedBlobs(value),
+  };
 }
 
 /** Reads every manifest and lists every blob. */

@@ -3,7 +3,8 @@
  * old backups while new ones are failing, since the old ones may then be all there is.
  *
  * Read from `backup_runs`: a kind is unhealthy when its latest finished run failed, or when
- * no run of it succeeded within its freshness window.
+ * no run of it succeeded within its freshness window (for the database, no run of a full
+ * backup: partial ones do not count).
  *
  * @module
  */
@@ -11,7 +12,11 @@ import type { Run, RunKind, RunStatus } from "../runs/mod.ts";
 
 /** The part of the run store health needs (the run store itself, or a test double). */
 export interface RunHistory {
-  latest(kind: RunKind, status?: RunStatus): Promise<Run | undefined>;
+  latest(
+    kind: RunKind,
+    status?: RunStatus,
+    options?: { fullBackups?: boolean },
+  ): Promise<Run | undefined>;
 }
 
 /** The verdict on one kind. */
@@ -32,7 +37,8 @@ export async function backupHealth(
 ): Promise<KindHealth> {
   const now = options.now ?? new Date();
   const [succeeded, failed] = await Promise.all([
-    history.latest(kind, "succeeded"),
+    // A partial backup succeeding does not make up for full ones failing or missing.
+    history.latest(kind, "succeeded", { fullBackups: kind === "database" }),
     history.latest(kind, "failed"),
   ]);
   if (failed && (!succeeded || failed.createdAt.getTime() > succeeded.createdAt.getTime())) {

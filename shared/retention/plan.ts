@@ -5,9 +5,15 @@
  *
  * Rules, in order of precedence:
  * - manifests of kinds without a policy are all kept (and their blobs with them);
- * - of a kind with a policy, a manifest is kept when the policy keeps it, when it is the
- *   newest "good" one (every blob it references is stored with the recorded size), or when
- *   its time cannot be told;
+ * - a manifest dated in the future (its id or its time beyond the clock skew after now,
+ *   `repository/backup_time.ts`) is kept and takes no slot: it is suspicious, and counting it
+ *   would push real backups out;
+ * - of a kind with a policy, a full backup (every backup of a kind without classes) is kept
+ *   when the kind's policy keeps it, when it is the newest "good" full one (every blob it
+ *   references is stored with the recorded size), or when its time cannot be told;
+ * - partial, safety and other-database backups (`database/backup_class.ts`) are kept by their
+ *   own policy (`classPolicy`), applied to each class on its own: they never fill a full
+ *   backup's slot nor push one out, and are not the newest good backup;
  * - a blob is removed only when no kept manifest references it AND it is older than the
  *   grace period (a running backup's blobs are younger: their manifest has not landed yet);
  *   a blob whose age the target does not report is kept.
@@ -16,17 +22,21 @@
  */
 import type { BlobRef } from "../repository/repository.ts";
 import type { Catalog, CatalogManifest } from "./catalog.ts";
+import type { BackupClass } from "../database/backup_class.ts";
+import { isFutureId, isFutureTime } from "../repository/backup_time.ts";
 import { type KeepReason, selectRetained } from "./gfs.ts";
-import type { RetentionPolicy } from "./policy.ts";
+import { DEFAULT_CLASS_RETENTION, type RetentionPolicy } from "./policy.ts";
 
 /** Why a manifest is kept: a policy rule, or one of the safety rules. */
-export type KeptBecause = KeepReason | "newest-good" | "undated";
+export type KeptBecause = KeepReason | "newest-good" | "undated" | "future";
 
 /** A manifest the plan keeps. */
 export interface KeptBackup {
   id: string;
   /** ISO 8601; absent when undated. */
   time?: string;
+  /** A database backup's class; absent for kinds without classes. */
+  class?: BackupClass;
   reasons: KeptBecause[];
 }
 
@@ -34,12 +44,16 @@ export interface KeptBackup {
 export interface RemovedBackup {
   id: string;
   time: string;
+  class?: BackupClass;
 }
 
 /** The plan for one kind with a policy. */
 export interface KindPlan {
   kind: string;
+  /** The policy of full backups (every backup of a kind without classes). */
   policy: RetentionPolicy;
+  /** The policy of each other class, when the kind has backups of one. */
+  classPolicy?: RetentionPolicy;
   keep: KeptBackup[];
   remove: RemovedBackup[];
 }
@@ -76,6 +90,11 @@ export interface PlanOptions {
   /** Unreferenced blobs younger than this are kept (a running backup's). */
   graceMs: number;
   now: Date;
+  /**
+   * The policy of partial, safety and other-database backups, each class on its own (default
+   * {@link DEFAULT_CLASS_RETENTION}).
+   */
+  classPolicy?: RetentionPolicy;
 }
 
 /** Computes what a prune would remove. */
@@ -95,7 +114,7 @@ export function planPrune(catalog: Catalog, options: PlanOptions): PrunePlan {
       otherManifests += manifests.length;
       continue;
     }
-    const plan = planKind(kind, manifests, policy, catalog);
+    const plan = planKind(kind, manifests, { ...options, policy }, catalog);
     for (const backup of plan.remove) removed.add(`${kind}/${backup.id}`);
     kinds.push(plan);
   }
@@ -130,12 +149,19 @@ export function planPrune(catalog: Catalog, options: PlanOptions): PrunePlan {
 function planKind(
   kind: string,
   manifests: CatalogManifest[],
-  policy: RetentionPolicy,
+  options: PlanOptions & { policy: RetentionPolicy },
   catalog: Catalog,
 ): KindPlan {
-  const dated = manifests.filter((m): m is CatalogManifest & { time: Date } => !!m.time);
-  const retained = selectRetained(dated, policy) as Map<string, KeptBecause[]>;
-  const newest = [...dated].sort((a, b) =>
+  const { policy } = options;
+  const classPolicy = options.classPolicy ?? DEFAULT_CLASS_RETENTION;
+  const future = (m: CatalogManifest) =>
+    isFutureTime(m.time, options.now) || isFutureId(m.id, options.now);
+  const dated = manifests.filter((m): m is CatalogManifest & { time: Date } =>
+    !!m.time && !future(m)
+  );
+  const full = dated.filter((m) => (m.class ?? "full") === "full");
+  const retained = selectRetained(full, policy) as Map<string, KeptBecause[]>;
+  const newest = [...full].sort((a, b) =>
     b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1)
   );
   const newestGood = newest.find((manifest) => isComplete(manifest.refs, catalog));
@@ -145,16 +171,30 @@ function planKind(
     // No complete backup at all: keep the newest anyway, retention is no repair tool.
     retained.set(newest[0].id, [...(retained.get(newest[0].id) ?? []), "newest-good"]);
   }
+  const others = new Set(dated.map((m) => m.class ?? "full").filter((c) => c !== "full"));
+  for (const backupClass of others) {
+    const ofClass = dated.filter((m) => m.class === backupClass);
+    for (const [id, reasons] of selectRetained(ofClass, classPolicy)) retained.set(id, reasons);
+  }
   const keep: KeptBackup[] = [];
   const remove: RemovedBackup[] = [];
   for (const manifest of [...manifests].sort((a, b) => a.id < b.id ? 1 : -1)) {
     const time = manifest.time?.toISOString();
-    if (!manifest.time) keep.push({ id: manifest.id, reasons: ["undated"] });
-    else if (retained.has(manifest.id)) {
-      keep.push({ id: manifest.id, time, reasons: retained.get(manifest.id)! });
-    } else remove.push({ id: manifest.id, time: time! });
+    const backupClass = manifest.class ? { class: manifest.class } : {};
+    if (!manifest.time) keep.push({ id: manifest.id, ...backupClass, reasons: ["undated"] });
+    else if (future(manifest)) {
+      keep.push({ id: manifest.id, time, ...backupClass, reasons: ["future"] });
+    } else if (retained.has(manifest.id)) {
+      keep.push({ id: manifest.id, time, ...backupClass, reasons: retained.get(manifest.id)! });
+    } else remove.push({ id: manifest.id, time: time!, ...backupClass });
   }
-  return { kind, policy: { ...policy }, keep, remove };
+  return {
+    kind,
+    policy: { ...policy },
+    ...(others.size ? { classPolicy: { ...classPolicy } } : {}),
+    keep,
+    remove,
+  };
 }
 
 function isComplete(refs: readonly BlobRef[], catalog: Catalog): boolean {

@@ -29,6 +29,18 @@ export const DEFAULT_RETENTION: Readonly<RetentionPolicy> = Object.freeze({
   monthly: 12,
 });
 
+/**
+ * The default rule for partial, safety and other-database backups (`database/backup_class.ts`),
+ * applied to each class on its own, apart from full backups: the 7 newest, plus the newest of
+ * each of the 7 most recent days that have one.
+ */
+export const DEFAULT_CLASS_RETENTION: Readonly<RetentionPolicy> = Object.freeze({
+  last: 7,
+  daily: 7,
+  weekly: 0,
+  monthly: 0,
+});
+
 const RULES = ["last", "daily", "weekly", "monthly"] as const;
 
 /**

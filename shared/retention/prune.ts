@@ -5,22 +5,25 @@
  * Safety, in order:
  * 1. Health: refused while backups of a pruned kind are failing or stale (`health.ts`).
  * 2. Lock: the prune holds the repository lock `prune` and refuses while any other live lock
- *    exists (a backup holding `backup-<run id>`). Locks on object stores are best effort
- *    (no compare-and-swap; see `repository/locks.ts`).
+ *    exists (a database backup or Storage snapshot step holds one while it writes:
+ *    `repository/hold.ts`). Locks on object stores are best effort (no compare-and-swap; see
+ *    `repository/locks.ts`).
  * 3. Grace period: unreferenced blobs younger than `graceMs` are kept, so a backup that has
  *    stored blobs but not yet its manifest loses nothing, lock or no lock.
  * 4. Re-mark: after removing manifests and just before sweeping, manifests are listed again;
  *    any that landed meanwhile add their references, and a new live lock skips the sweep.
- * 5. Safety keeps of the plan: the newest complete backup of each kind, undated backups, and
- *    every manifest of a kind without a policy.
+ * 5. Safety keeps of the plan: the newest complete full backup of each kind, undated and
+ *    future-dated backups, and every manifest of a kind without a policy; partial, safety and
+ *    other-database backups never take a full backup's slot (`plan.ts`).
  *
- * One window stays open to a backup that takes no lock: an old unreferenced blob (past the
- * grace period) that a backup starting during the sweep finds stored and reuses instead of
- * uploading. Backups should hold the `backup-<run id>` lock (step 2) to close it.
+ * A writer that holds its lock cannot reuse an old unreferenced blob (past the grace period)
+ * that the sweep is removing: it waits for the prune's lock to go before it starts. What stays
+ * open is between the steps of a budgeted run, which hold no lock: a blob reused in one step
+ * and swept before the last is caught when the last step checks every blob before the manifest.
  *
  * @module
  */
-import type { LockInfo, RepositoryLock } from "../repository/locks.ts";
+import { type LockInfo, PRUNE_LOCK, type RepositoryLock } from "../repository/locks.ts";
 import type { Repository } from "../repository/repository.ts";
 import type { RunKind } from "../runs/mod.ts";
 import {
@@ -36,8 +39,8 @@ import { eachLimit } from "./limit.ts";
 import { planPrune, type PrunePlan } from "./plan.ts";
 import type { RetentionPolicy } from "./policy.ts";
 
-/** The name of the lock a prune holds. */
-export const PRUNE_LOCK = "prune";
+/** The name of the lock a prune holds (defined with the locks, which writers check). */
+export { PRUNE_LOCK };
 
 /** Default grace period for unreferenced blobs: 24 hours. */
 export const DEFAULT_GRACE_MS = 24 * 3_600_000;
@@ -49,6 +52,8 @@ export const DEFAULT_FRESHNESS_MS = 24 * 3_600_000;
 export interface PruneOptions {
   /** The policy of each kind retention thins out; manifests of other kinds are all kept. */
   policies: Readonly<Record<string, RetentionPolicy>>;
+  /** The policy of partial, safety and other-database backups, each class on its own. */
+  classPolicy?: RetentionPolicy;
   /** `backup_runs` (the run store), to refuse while backups fail. */
   history: RunHistory;
   /** Freshness window per kind: the latest succeeded run must be newer (default 24 h). */
@@ -109,6 +114,7 @@ export async function prune(repository: Repository, options: PruneOptions): Prom
     const catalog = await readCatalog(repository);
     const plan = planPrune(catalog, {
       policies: options.policies,
+      classPolicy: options.classPolicy,
       graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
       now: clock(),
     });

@@ -17,8 +17,10 @@ export interface PruneSummary {
   dryRun: boolean;
   kinds: Array<{
     kind: string;
-    keep: Array<{ id: string; reasons: string[] }>;
+    keep: Array<{ id: string; class?: string; reasons: string[] }>;
     remove: string[];
+    /** Removed backups that are not full ones, with their class. */
+    removeClasses?: Record<string, string>;
   }>;
   blobs: { stored: number; referenced: number; young: number; remove: number; removeBytes: number };
   removedManifests: number;
@@ -36,8 +38,13 @@ export function summarizePrune(report: PruneReport): PruneSummary {
     dryRun: report.dryRun,
     kinds: plan.kinds.map((kind) => ({
       kind: kind.kind,
-      keep: kind.keep.map((backup) => ({ id: backup.id, reasons: backup.reasons })),
+      keep: kind.keep.map((backup) => ({
+        id: backup.id,
+        ...(backup.class ? { class: backup.class } : {}),
+        reasons: backup.reasons,
+      })),
       remove: kind.remove.map((backup) => backup.id),
+      ...removedClasses(kind.remove),
     })),
     blobs: {
       stored: plan.blobs.stored,
@@ -55,6 +62,14 @@ export function summarizePrune(report: PruneReport): PruneSummary {
   };
 }
 
+function removedClasses(
+  removed: ReadonlyArray<{ id: string; class?: string }>,
+): { removeClasses?: Record<string, string> } {
+  const notFull = removed.filter((backup) => backup.class && backup.class !== "full");
+  if (notFull.length === 0) return {};
+  return { removeClasses: Object.fromEntries(notFull.map((b) => [b.id, b.class!])) };
+}
+
 /** Builds the `prune` step for an app (register it with `registerStep("prune", …)`). */
 export function createPruneStep(app: App): Step {
   return async (run, tools) => {
@@ -69,6 +84,7 @@ export function createPruneStep(app: App): Step {
       try {
         const report = await prune(opened.repository, {
           policies: app.config.retention,
+          classPolicy: app.config.classRetention,
           history: app.store,
           freshnessMs: {
             database: app.config.objectives.database ?? DEFAULT_FRESHNESS_MS,

@@ -5,3 +5,4 @@
  */
 export * from "./run_store.ts";
 export * from "./heartbeat.ts";
+export * from "./run_class.ts";

@@ -8,6 +8,7 @@
  * @module
  */
 import type postgres from "postgres";
+import { fullBackupRun } from "./run_class.ts";
 
 export type RunKind =
   | "database"
@@ -130,13 +131,21 @@ export class RunStore {
     return row ? toRun(row) : undefined;
   }
 
-  /** The most recent run of a kind (in a status, when given). */
-  async latest(kind: RunKind, status?: RunStatus): Promise<Run | undefined> {
+  /**
+   * The most recent run of a kind (in a status, when given; with `fullBackups`, only runs of
+   * full backups of the project, see `run_class.ts`).
+   */
+  async latest(
+    kind: RunKind,
+    status?: RunStatus,
+    options: { fullBackups?: boolean } = {},
+  ): Promise<Run | undefined> {
+    const full = options.fullBackups ? this.sql`and ${fullBackupRun(this.sql)}` : this.sql``;
     const [row] = status
       ? await this.sql`select * from public.backup_runs where kind = ${kind} and status = ${status}
-                       order by created_at desc limit 1`
+                       ${full} order by created_at desc limit 1`
       : await this.sql`select * from public.backup_runs where kind = ${kind}
-                       order by created_at desc limit 1`;
+                       ${full} order by created_at desc limit 1`;
     return row ? toRun(row) : undefined;
   }
 

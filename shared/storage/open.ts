@@ -42,7 +42,9 @@ export interface OpenedRepository extends OpenedSharedRepository {
 export async function openRepository(
   name: string,
   url: string,
-  config: Pick<Config, "s3" | "compression" | "encryptionKeys">,
+  config: Pick<Config, "s3" | "compression" | "encryptionKeys"> & {
+    acceptUnauthenticated?: boolean;
+  },
   options: { encoder?: BlobEncoder } = {},
 ): Promise<OpenedRepository> {
   const opened = await openSharedRepository(name, url, config);
@@ -52,6 +54,7 @@ export async function openRepository(
       ? new Repository(opened.target, {
         compression: opened.repository.compression,
         keyring: opened.keyring,
+        acceptUnauthenticated: config.acceptUnauthenticated,
         encoder: options.encoder,
       })
       : opened.repository,
@@ -61,6 +64,7 @@ export async function openRepository(
     uncompressed: new Repository(opened.target, {
       compression: "none",
       keyring: opened.keyring,
+      acceptUnauthenticated: config.acceptUnauthenticated,
       encoder: inPlaceEncoder,
     }),
   };

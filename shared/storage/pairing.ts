@@ -12,17 +12,28 @@
 import type postgres from "postgres";
 import { entryKey, type Pairing, STORAGE_MANIFEST_KIND } from "./manifest.ts";
 import type { SnapshotRepository } from "./repository_port.ts";
+import { looseBackupClass } from "../database/backup_class.ts";
+import { isFutureId } from "../repository/backup_time.ts";
 
 /** How many examples of each kind of broken link a manifest keeps. */
 export const PAIRING_EXAMPLES = 20;
 
-/** The id of the newest database backup on a repository, if any. */
+/**
+ * The id of the latest database backup on a repository, if any: the newest full backup of the
+ * project (`database/backup_class.ts`) not dated in the future. Partial and safety backups do
+ * not pair with a snapshot: restoring one with it would not bring the project back.
+ */
 export async function latestDatabaseBackupId(
   repository: SnapshotRepository,
 ): Promise<string | null> {
   try {
-    const ids = await repository.listManifests("database");
-    return ids.length ? [...ids].sort().at(-1)! : null;
+    const ids = [...await repository.listManifests("database")].sort().reverse();
+    for (const id of ids) {
+      if (isFutureId(id)) continue;
+      const value = await repository.loadManifest("database", id).catch(() => undefined);
+      if (value !== undefined && looseBackupClass(value) === "full") return id;
+    }
+    return null;
   } catch {
     return null;
   }

@@ -30,6 +30,8 @@ export interface SnapshotRepository {
     },
   ): Promise<{ id: string; size: number; storedSize: number; reused: boolean }>;
   loadBlob(id: string): Promise<Uint8Array>;
+  /** Blobs verification marked damaged: never referenced as stored. */
+  damagedBlobs(): Promise<ReadonlySet<string>>;
   readStream(blobs: BlobRef[], options?: { prefetch?: number }): ReadableStream<Uint8Array>;
   saveManifest(kind: string, id: string, value: unknown): Promise<unknown>;
   loadManifest(kind: string, id: string): Promise<unknown>;

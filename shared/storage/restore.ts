@@ -18,7 +18,9 @@ import {
 import type { SnapshotRepository } from "./repository_port.ts";
 import { WeightedLimiter } from "./limiter.ts";
 import { listSnapshotIds } from "./catalog.ts";
+import { isFutureId, refuseFutureId } from "../repository/backup_time.ts";
 import { createHash } from "node:crypto";
+import { carryAuthentication, requireAuthenticated } from "../repository/authenticity.ts";
 
 /** Options for {@link restoreStorage}. */
 export interface RestoreOptions {
@@ -30,6 +32,11 @@ export interface RestoreOptions {
   prefix?: string;
   /** Plan only: nothing is created or uploaded. */
   dryRun?: boolean;
+  /**
+   * Restore a snapshot whose manifest is not authenticated (`authenticity.ts`): the operator's
+   * explicit consent for this restore. A dry run needs none.
+   */
+  allowUnauthenticated?: boolean;
   /** Uploads at once (default 8). */
   concurrency?: number;
   /** The destination project's database, to re-apply bucket settings. */
@@ -74,15 +81,24 @@ export class SnapshotNotFoundError extends Error {
   }
 }
 
-/** Loads the manifest of a snapshot id or "latest". */
+/**
+ * Loads the manifest of a snapshot id or "latest" (the newest not dated in the future, see
+ * `repository/backup_time.ts`). A named snapshot dated in the future is refused, unless
+ * `allowFuture` (for listings).
+ *
+ * @throws {FutureBackupError} for a named snapshot dated in the future
+ */
 export async function loadStorageSnapshot(
   repository: SnapshotRepository,
   snapshot: string,
+  options: { now?: Date; allowFuture?: boolean } = {},
 ): Promise<StorageManifest> {
   const ids = await listSnapshotIds(repository);
-  const id = snapshot === "latest" ? ids[0] : snapshot;
+  const id = snapshot === "latest" ? ids.find((one) => !isFutureId(one, options.now)) : snapshot;
   if (!id || !ids.includes(id)) throw new SnapshotNotFoundError(snapshot);
-  return parseStorageManifest(await repository.loadManifest(STORAGE_MANIFEST_KIND, id), id);
+  if (!options.allowFuture) refuseFutureId("Storage snapshot", id, options.now);
+  const value = await repository.loadManifest(STORAGE_MANIFEST_KIND, id);
+  return carryAuthentication(value, parseStorageManifest(value, id));
 }
 
 /** Restores a snapshot (or plans it, with `dryRun`). */
@@ -93,6 +109,13 @@ export async function restoreStorage(
 ): Promise<RestoreReport> {
   const started = performance.now();
   const manifest = await loadStorageSnapshot(repository, options.snapshot);
+  // What a forged manifest would upload into the project's buckets is the attacker's choice.
+  if (!options.dryRun) {
+    requireAuthenticated(manifest, {
+      what: `Storage snapshot ${manifest.id}`,
+      allowUnauthenticated: options.allowUnauthenticated,
+    });
+  }
   const wanted = options.buckets?.length ? new Set(options.buckets) : undefined;
   if (wanted) {
     const unknown = [...wanted].filter((b) => !manifest.buckets.some((m) => m.name === b));

@@ -53,8 +53,7 @@ import {
 import { readBucketSettings } from "./bucket_settings.ts";
 import { isIncompressible } from "./codec_choice.ts";
 import { StreamHash } from "../repository/digest.ts";
-import { RepositoryLock } from "../repository/locks.ts";
-import { PRUNE_LOCK } from "../retention/prune.ts";
+import { holdRepository, type RepositoryHold } from "../repository/hold.ts";
 import type postgres from "postgres";
 import { z } from "zod";
 
@@ -221,7 +220,7 @@ export async function runStorageSnapshotStep(
 
   while (state.targetIndex < ctx.repositories.length) {
     const { name, repository, uncompressed } = ctx.repositories[state.targetIndex];
-    const hold = await holdRepository(repository, state.snapshotId!, options);
+    const hold = await holdForStep(repository, state.snapshotId!, options);
     if (!hold) return { done: false, checkpoint: state, finished, bytesRead };
     try {
       const previous = await loadPrevious(repository, state.snapshotId!, state.resolvedBuckets!);
@@ -313,96 +312,28 @@ async function initialise(
   state.written = [];
 }
 
-/** How long a step's repository lock lives without a refresh. */
-const LOCK_TTL_MS = 10 * 60_000;
-
-/** How often a step kept waiting by a prune looks again. */
-const PRUNE_POLL_MS = 5_000;
-
-/** A step's hold on a repository: its lock, refreshed while it lasts. */
-interface Hold {
-  /** Aborted when the lock is lost (it could not be refreshed in time). */
-  signal: AbortSignal;
-  release(): Promise<void>;
-}
-
 /**
- * Takes a lock of the step's own on the repository, so that prune refuses to start, or to
- * sweep, while the step runs (`shared/retention/prune.ts`); and waits while a prune holds its
- * lock. Undefined when the step's budget ran out waiting.
+ * Takes the step's own hold on the repository (`repository/hold.ts`), so that prune refuses to
+ * start, or to sweep, while the step runs; and waits while a prune holds its lock. Undefined
+ * when the step's budget ran out waiting.
  */
-async function holdRepository(
+function holdForStep(
   repository: SnapshotRepository,
   snapshotId: string,
   options: SnapshotStepOptions,
-): Promise<Hold | undefined> {
-  // Each step its own name: a killed step's lock must not keep the next step out.
-  const name = `storage-${snapshotId}-${crypto.randomUUID().slice(0, 8)}`;
-  let told = false;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const lock = await repository.acquireLock(name, {
-      owner: `storage snapshot ${snapshotId}`,
-      ttlMs: LOCK_TTL_MS,
-    });
-    const locks = await repository.listLocks({ includeExpired: true });
-    // Killed steps leave their locks behind; once expired they only slow every listing.
-    const now = Date.now();
-    for (const stale of locks) {
-      if (stale.name.startsWith("storage-") && Date.parse(stale.expiresAt) <= now) {
-        await repository.releaseLock(new RepositoryLock(repository.target, stale)).catch(() => {});
-      }
-    }
-    const prune = locks.find((held) =>
-      held.name === PRUNE_LOCK && Date.parse(held.expiresAt) > now
-    );
-    if (!prune) return keepLock(repository, lock);
-    await repository.releaseLock(lock).catch(() => {});
-    if (!told) {
+): Promise<RepositoryHold | undefined> {
+  return holdRepository(repository, {
+    kind: "storage",
+    id: snapshotId,
+    owner: `storage snapshot ${snapshotId}`,
+    signal: options.signal,
+    giveUp: () => options.budget?.exhausted() ?? false,
+    onWait: (prune) =>
       console.error(
         `A prune holds the repository (until ${prune.expiresAt} at the latest); ` +
           `the snapshot waits for it`,
-      );
-      told = true;
-    }
-    if (options.budget?.exhausted()) return undefined;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(done, PRUNE_POLL_MS);
-      function done() {
-        options.signal?.removeEventListener("abort", stop);
-        resolve();
-      }
-      function stop() {
-        clearTimeout(timer);
-        reject(options.signal!.reason);
-      }
-      options.signal?.addEventListener("abort", stop, { once: true });
-    });
-  }
-}
-
-function keepLock(repository: SnapshotRepository, lock: RepositoryLock): Hold {
-  const lost = new AbortController();
-  let refreshing: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    refreshing = repository.refreshLock(lock, { ttlMs: LOCK_TTL_MS }).catch((error) => {
-      lost.abort(
-        new Error(
-          `The snapshot lost its repository lock: ${
-            error instanceof Error ? error.message : error
-          }`,
-        ),
-      );
-    });
-  }, LOCK_TTL_MS / 3);
-  return {
-    signal: lost.signal,
-    async release() {
-      clearInterval(timer);
-      await refreshing;
-      await repository.releaseLock(lock).catch(() => {});
-    },
-  };
+      ),
+  });
 }
 
 /** How many earlier snapshots are searched for buckets the latest one did not cover. */
@@ -439,6 +370,8 @@ async function loadPrevious(
   const index = new Map<string, ObjectEntry>();
   const used: string[] = [];
   const known = new Map<string, number>();
+  // An unchanged object whose stored copy verification found damaged is read again.
+  const damaged = await repository.damagedBlobs();
   let newest: string | undefined;
   for (const id of ids) {
     if (wanted.size === 0) break;
@@ -458,6 +391,7 @@ async function loadPrevious(
     newest ??= id;
     used.push(id);
     for (const entry of manifest.objects) {
+      if (entry.blobs.some((blob) => damaged.has(blob.id))) continue;
       if (covered.has(entry.bucket)) index.set(entryKey(entry.bucket, entry.key), entry);
       for (const blob of entry.blobs) known.set(blob.id, blob.storedSize);
     }

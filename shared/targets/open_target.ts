@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { FileTarget } from "./file_target.ts";
 import { S3Target } from "./s3_target.ts";
 import { type StorageTarget, TargetError } from "./target.ts";
+import { redactUrl } from "../util/redact.ts";
 
 /** S3 settings that do not belong in a target URL, or defaults for those that may. */
 export interface S3ConnectionOptions {
@@ -96,11 +97,15 @@ export function openTarget(url: string, options: OpenTargetOptions = {}): Storag
 }
 
 function parseFileUrl(url: string): TargetSpec {
+  // Refused before parsing, which would quote the whole URL in its error.
+  if (/^file:\/\/[^/?#]*@/i.test(url)) {
+    throw new TargetError("Target URL must not contain credentials: a file URL names a path");
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new TargetError(`Target URL "${url}" is not a valid file URL`);
+    throw new TargetError(`Target URL "${redactUrl(url)}" is not a valid file URL`);
   }
   if (parsed.host !== "" && parsed.host !== "localhost") {
     throw new TargetError(`File target URL must not name a host, got "${parsed.host}"`);

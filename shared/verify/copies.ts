@@ -1,5 +1,5 @@
 /**
- * The copies of the latest backup of a kind: for every target, whether it holds the
+ * The copies of the latest backup of a kind (`latest.ts`): for every target, whether it holds the
  * manifest, whether the manifest validates, and whether every blob it references is there
  * with the size the manifest recorded. Computed once per verification; integrity and
  * replication both read it.
@@ -10,7 +10,8 @@
  * @module
  */
 import type { BlobRef } from "../repository/mod.ts";
-import { describeError, manifestInventory, newestId } from "./inventory.ts";
+import { describeError, manifestInventory } from "./inventory.ts";
+import { latestBackupId } from "./latest.ts";
 import { mapLimit } from "./limit.ts";
 import { type ManifestFacts, manifestFacts } from "./manifest_facts.ts";
 import type { BackupKind, VerifyContext, VerifyTarget } from "./types.ts";
@@ -29,12 +30,17 @@ export interface TargetCopy {
   wrongSize: string[];
   /** Why the manifest is invalid or the target unreachable. */
   error?: string;
+  /** The manifest opened from an authenticated seal (see `repository/authenticity.ts`). */
+  authenticated?: boolean;
 }
 
 /** The latest backup of a kind and its copies. */
 export interface LatestCopies {
   kind: BackupKind;
-  /** The newest backup id on any target; undefined when there is none. */
+  /**
+   * The latest backup id on any target (`latest.ts`: not future-dated; for the database, a
+   * full backup); undefined when there is none.
+   */
   backupId?: string;
   copies: TargetCopy[];
 }
@@ -43,7 +49,7 @@ export interface LatestCopies {
 export function latestCopies(context: VerifyContext, kind: BackupKind): Promise<LatestCopies> {
   return context.once(`copies:${kind}`, async () => {
     const inventory = await manifestInventory(context, kind);
-    const backupId = newestId(inventory);
+    const backupId = await latestBackupId(context, kind);
     if (!backupId) {
       return {
         kind,
@@ -61,18 +67,20 @@ export function latestCopies(context: VerifyContext, kind: BackupKind): Promise<
       if (entry.error) return { ...base, state: "unreachable", error: entry.error };
       if (!entry.ids.includes(backupId)) return { ...base, state: "absent" };
       let facts: ManifestFacts;
+      let authenticated: boolean;
       try {
-        const value = await entry.target.repository.loadManifest(kind, backupId);
-        facts = manifestFacts(kind, backupId, value);
+        const opened = await entry.target.repository.openManifest(kind, backupId);
+        authenticated = opened.authenticated;
+        facts = manifestFacts(kind, backupId, opened.value);
       } catch (error) {
         return { ...base, state: "invalid", error: describeError(error) };
       }
       try {
         const { missing, wrongSize } = await checkPresence(context, entry.target, facts.blobs);
         const state = missing.length || wrongSize.length ? "incomplete" : "complete";
-        return { target: entry.target, state, facts, missing, wrongSize };
+        return { target: entry.target, state, facts, missing, wrongSize, authenticated };
       } catch (error) {
-        return { ...base, facts, state: "unreachable", error: describeError(error) };
+        return { ...base, facts, authenticated, state: "unreachable", error: describeError(error) };
       }
     }));
     return { kind, backupId, copies };

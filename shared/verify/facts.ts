@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { RunKind } from "../runs/mod.ts";
+import { type BackupClass, runBackupClass } from "../database/backup_class.ts";
+import { fullBackupRun, type RunKind } from "../runs/mod.ts";
 import type { VerifyContext } from "./types.ts";
 
 /** The latest succeeded run of a kind, by finish time. */
@@ -16,12 +17,16 @@ export interface GoodRun {
   bytes: number;
 }
 
-/** The latest succeeded run of a kind (uses the partial index on succeeded runs). */
+/**
+ * The latest succeeded run of a kind (uses the partial index on succeeded runs). For database
+ * backups and restore tests, only runs of full backups of the project count: a partial backup
+ * does not refresh the database objective, nor a restore test of one prove the backups.
+ */
 export function latestGoodRun(context: VerifyContext, kind: RunKind): Promise<GoodRun | undefined> {
   return context.once(`good:${kind}`, async () => {
     const [row] = await context.sql`
       select id, backup_id, started_at, finished_at, bytes from public.backup_runs
-      where kind = ${kind} and status = 'succeeded'
+      where kind = ${kind} and status = 'succeeded' ${fullRunsOf(context, kind)}
       order by finished_at desc limit 1`;
     if (!row) return undefined;
     return {
@@ -34,6 +39,13 @@ export function latestGoodRun(context: VerifyContext, kind: RunKind): Promise<Go
   });
 }
 
+/** `and <the run is of a full backup>` for the kinds that have classes, else nothing. */
+export function fullRunsOf(context: VerifyContext, kind: RunKind) {
+  return kind === "database" || kind === "restore_test"
+    ? context.sql`and ${fullBackupRun(context.sql)}`
+    : context.sql``;
+}
+
 /** A queued or running run. */
 export interface LiveRun {
   id: string;
@@ -41,13 +53,15 @@ export interface LiveRun {
   status: "queued" | "running";
   createdAt: Date;
   heartbeatAt: Date | null;
+  /** For a database run, the class of the backup it makes (`database/backup_class.ts`). */
+  backupClass?: BackupClass;
 }
 
 /** Every live run (uses the partial index on live runs). */
 export function liveRuns(context: VerifyContext): Promise<LiveRun[]> {
   return context.once("live", async () => {
     const rows = await context.sql`
-      select id, kind, status, created_at, heartbeat_at from public.backup_runs
+      select id, kind, status, created_at, heartbeat_at, details from public.backup_runs
       where status in ('queued', 'running') order by heartbeat_at nulls first`;
     return rows.map((row) => ({
       id: row.id,
@@ -55,18 +69,23 @@ export function liveRuns(context: VerifyContext): Promise<LiveRun[]> {
       status: row.status,
       createdAt: row.created_at,
       heartbeatAt: row.heartbeat_at,
+      ...(row.kind === "database" ? { backupClass: runBackupClass(row.details ?? {}) } : {}),
     }));
   });
 }
 
-/** A live run of `kind` whose heartbeat is fresh: a backup is in progress right now. */
+/**
+ * A live run of `kind` whose heartbeat is fresh: a backup is in progress right now (for the
+ * database, a full one: a partial backup running will not bring the objective back).
+ */
 export async function runInProgress(
   context: VerifyContext,
   kind: RunKind,
 ): Promise<LiveRun | undefined> {
   const limit = context.now.getTime() - context.options.staleAfterMs;
   return (await liveRuns(context)).find((run) =>
-    run.kind === kind && run.status === "running" && (run.heartbeatAt?.getTime() ?? 0) >= limit
+    run.kind === kind && run.status === "running" && (run.heartbeatAt?.getTime() ?? 0) >= limit &&
+    (run.backupClass ?? "full") === "full"
   );
 }
 

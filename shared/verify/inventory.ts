@@ -31,16 +31,6 @@ export function manifestInventory(
     })));
 }
 
-/** The newest id held by any target. */
-export function newestId(inventory: TargetManifests[]): string | undefined {
-  let newest: string | undefined;
-  for (const entry of inventory) {
-    const last = entry.ids.at(-1);
-    if (last && (!newest || last > newest)) newest = last;
-  }
-  return newest;
-}
-
 /** An error as one line without secrets. */
 export function describeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);

@@ -67,7 +67,10 @@ export async function openVerifyTargets(config: Config): Promise<VerifyTarget[]>
       name,
       url,
       target,
-      repository: new Repository(target, { keyring }),
+      repository: new Repository(target, {
+        keyring,
+        acceptUnauthenticated: config.acceptUnauthenticated,
+      }),
       medium: targetPlace(spec, config).medium,
       offsite: offsite[name] ?? false,
     };

@@ -12,6 +12,7 @@ import { parseStorageManifest } from "../../shared/storage/manifest.ts";
 import type { StorageTarget } from "../../shared/targets/target.ts";
 import { openTarget } from "../../shared/targets/open_target.ts";
 import type { Config } from "../../shared/config.ts";
+import type { Keyring } from "../../shared/codec/encryption.ts";
 
 /** The configured targets, opened by name. */
 export function openTargets(config: Config): Record<string, StorageTarget> {
@@ -52,21 +53,29 @@ export async function createShop(
   return url;
 }
 
-/** Backs up `dbUrl` into the first target and copies it to the others; returns the id. */
+/**
+ * Backs up `dbUrl` into the first target (sealed with `keyring` when given) and copies it to
+ * the others; returns the id.
+ */
 export async function databaseBackup(
   dbUrl: string,
   targets: Record<string, StorageTarget>,
+  options: { keyring?: Keyring } = {},
 ): Promise<{ backupId: string; bytes: number }> {
   const [first, ...others] = Object.values(targets);
-  const result = await backupDatabase({ db: dbUrl, repository: new Repository(first) });
+  const repository = new Repository(first, { keyring: options.keyring });
+  const result = await backupDatabase({ db: dbUrl, repository });
   for (const other of others) await copyTarget(first, other);
   return { backupId: result.backupId, bytes: result.bytes };
 }
 
-/** Writes a Storage snapshot of a few objects into every target; returns its id. */
+/**
+ * Writes a Storage snapshot of a few objects into every target (sealed with `keyring` when
+ * given); returns its id.
+ */
 export async function storageSnapshot(
   targets: Record<string, StorageTarget>,
-  options: { at?: Date; objects?: number } = {},
+  options: { at?: Date; objects?: number; keyring?: Keyring } = {},
 ): Promise<{ snapshotId: string; bytes: number }> {
   const at = options.at ?? new Date();
   const snapshotId = `${at.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${
@@ -78,7 +87,7 @@ export async function storageSnapshot(
     const body = new TextEncoder().encode(`object ${i} of ${snapshotId} `.repeat(200 + i));
     const refs = [];
     for (const target of Object.values(targets)) {
-      const put = await new Repository(target).putBlob(body);
+      const put = await new Repository(target, { keyring: options.keyring }).putBlob(body);
       refs[0] = { id: put.id, size: put.size, storedSize: put.storedSize };
     }
     total += body.length;
@@ -102,7 +111,11 @@ export async function storageSnapshot(
     finishedAt: at.toISOString(),
     source: { endpoint: "local" },
     previousSnapshotId: null,
-    options: { compression: "zstd", encrypted: false, chunkSize: 4_194_304 },
+    options: {
+      compression: "zstd",
+      encrypted: options.keyring !== undefined,
+      chunkSize: 4_194_304,
+    },
     buckets: [{ name: "avatars", settings: null, objects: objects.length, bytes: total }],
     pairing: {
       databaseBackupId: null,
@@ -121,7 +134,11 @@ export async function storageSnapshot(
     objects,
   }, snapshotId);
   for (const target of Object.values(targets)) {
-    await new Repository(target).saveManifest("storage", snapshotId, manifest);
+    await new Repository(target, { keyring: options.keyring }).saveManifest(
+      "storage",
+      snapshotId,
+      manifest,
+    );
   }
   return { snapshotId, bytes: total };
 }

@@ -43,6 +43,11 @@ async function readBack(context: VerifyContext, copy: TargetCopy): Promise<Sampl
     outcome.read++;
     if (!check.ok) {
       outcome.bad.push({ id: blob.id, problem: check.problem, message: check.message });
+      // Marked so the next backup of the same content stores it again instead of reusing it;
+      // a missing blob needs no mark, and a key problem is not damage.
+      if (check.problem === "corrupt" || check.problem === "size") {
+        await copy.target.repository.markDamaged(blob.id, check);
+      }
       return;
     }
     if (context.config.requireEncryption) {

@@ -7,6 +7,7 @@ import type { Check } from "../types.ts";
 import { freshnessCheck } from "./freshness.ts";
 import { targetFreshnessCheck } from "./target_freshness.ts";
 import { integrityCheck } from "./integrity.ts";
+import { authenticityCheck } from "./authenticity.ts";
 import { replicationCheck } from "./replication.ts";
 import { stuckRunsCheck } from "./stuck_runs.ts";
 import { recentFailuresCheck } from "./recent_failures.ts";
@@ -19,6 +20,7 @@ export const CHECKS: readonly Check[] = [
   freshnessCheck,
   targetFreshnessCheck,
   integrityCheck,
+  authenticityCheck,
   replicationCheck,
   stuckRunsCheck,
   recentFailuresCheck,
@@ -28,6 +30,7 @@ export const CHECKS: readonly Check[] = [
 ];
 
 export {
+  authenticityCheck,
   freshnessCheck,
   integrityCheck,
   recentFailuresCheck,

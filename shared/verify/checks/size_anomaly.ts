@@ -1,11 +1,13 @@
 /**
  * Size anomaly per kind: the latest good backup far smaller or larger than the median of the
  * ones before it (a table emptied by mistake, a scope that lost a schema, a runaway log
- * table). A warning: sizes do change for good reasons.
+ * table). A warning: sizes do change for good reasons. Database sizes compare full backups
+ * only (a schema-only backup is small by design).
  *
  * @module
  */
 import { formatBytes } from "../../notify/run_outcome.ts";
+import { fullRunsOf } from "../facts.ts";
 import type { BackupKind, Check, CheckResult, VerifyContext } from "../types.ts";
 
 const NOUN: Record<BackupKind, string> = {
@@ -28,7 +30,7 @@ async function kindSize(context: VerifyContext, kind: BackupKind): Promise<Check
   };
   const rows = await context.sql`
     select id, bytes from public.backup_runs
-    where kind = ${kind} and status = 'succeeded'
+    where kind = ${kind} and status = 'succeeded' ${fullRunsOf(context, kind)}
     order by finished_at desc limit ${context.options.sizeHistory + 1}`;
   if (rows.length < 4) {
     return {

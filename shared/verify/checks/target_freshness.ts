@@ -1,11 +1,14 @@
 /**
  * Freshness per target: does each target hold a backup of each kind younger than the
  * objective? A target that stopped receiving backups (full, credentials expired, removed
- * bucket) shows here even while the others are fine.
+ * bucket) shows here even while the others are fine. Only full database backups count, and
+ * a backup dated in the future (beyond 5 minutes of clock skew) fails the check: it is
+ * never the latest, and is either a clock running ahead or a manifest someone else wrote.
  *
  * @module
  */
 import { manifestInventory } from "../inventory.ts";
+import { futureIds, latestAmong } from "../latest.ts";
 import { idTime } from "../manifest_facts.ts";
 import { formatAge, objectiveFor } from "../objectives.ts";
 import { runInProgress } from "../facts.ts";
@@ -13,6 +16,12 @@ import type { BackupKind, Check, CheckResult, CheckStatus, VerifyContext } from 
 
 const NOUN: Record<BackupKind, string> = {
   database: "database backup",
+  storage: "Storage snapshot",
+};
+
+/** What counts as the latest (`latest.ts`): partial and safety backups do not. */
+const LATEST: Record<BackupKind, string> = {
+  database: "full database backup",
   storage: "Storage snapshot",
 };
 
@@ -36,15 +45,26 @@ async function targetFindings(context: VerifyContext): Promise<Map<string, Findi
         if (!list.some((f) => f.text === text)) list.push({ status: "fail", text });
         continue;
       }
-      const newest = entry.ids.at(-1);
+      const future = futureIds(context, entry);
+      if (future.length) {
+        list.push({
+          status: "fail",
+          text:
+            `holds ${future.length} ${NOUN[kind]}${
+              future.length === 1 ? "" : "s"
+            } dated in the future (${future.slice(-3).join(", ")}), never taken as the latest: ` +
+            "a clock running ahead or a manifest someone else wrote",
+        });
+      }
+      const newest = await latestAmong(context, kind, entry.ids);
       if (!newest) {
-        if (anywhere) list.push({ status: "fail", text: `holds no ${NOUN[kind]}` });
+        if (anywhere) list.push({ status: "fail", text: `holds no ${LATEST[kind]}` });
         continue;
       }
       const at = idTime(newest);
       if (!at) continue;
       const age = context.now.getTime() - at.getTime();
-      const text = `newest ${NOUN[kind]} ${newest} is ${formatAge(age)} old`;
+      const text = `newest ${LATEST[kind]} ${newest} is ${formatAge(age)} old`;
       if (age <= objective.ms) list.push({ status: "ok", text });
       else {
         list.push({
