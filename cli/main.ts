@@ -7,13 +7,14 @@
  * @module
  */
 import { CliError } from "./cli_error.ts";
+import { redactUrl } from "../shared/util/redact.ts";
 import { autoEncodeThreads, useEncodeThreads } from "../shared/codec/encoder.ts";
 import { CLI_HEAP_HEADROOM, governHeap } from "../shared/runtime/heap_governor.ts";
 
 type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 /** Commands that serve functions keep Edge behaviour: blobs encoded on the calling thread. */
-const EDGE_LIKE = new Set(["serve", "demo"]);
+const EDGE_LIKE = new Set(["serve", "demo", "dashboard"]);
 
 /** Encoder threads: SAUVEGARDE_ENCODE_THREADS when set (0 = none), else one per spare core. */
 function encodeThreads(): number {
@@ -53,6 +54,10 @@ const commands: Record<string, Command> = {
   demo: {
     summary: "the whole job on a throwaway local stack, with a report",
     load: () => import("./commands/demo.ts"),
+  },
+  dashboard: {
+    summary: "the dashboard on a throwaway local stack, signed in as a local backup admin",
+    load: () => import("./commands/dashboard.ts"),
   },
   backup: {
     summary: "back up a database (--db <url>) into --to <target>",
@@ -136,11 +141,12 @@ async function main(args: string[]): Promise<number> {
     const module = await command.load();
     return await module.run(rest);
   } catch (error) {
+    // Whatever a command throws may quote a URL: its credentials never reach the terminal.
     if (error instanceof CliError) {
-      console.error(`Error: ${error.message}`);
+      console.error(`Error: ${redactUrl(error.message)}`);
       return error.exitCode;
     }
-    console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`Error: ${redactUrl(error instanceof Error ? error.message : String(error))}`);
     return 1;
   }
 }

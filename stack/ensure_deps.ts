@@ -2,6 +2,8 @@
  * Makes sure the machine has what the local stack needs: PostgreSQL 15 with pg_cron and
  * PL/Python (Debian packages), and the npm packages in node_modules. Installs the Debian
  * packages with apt-get when running as root; otherwise says exactly what to install.
+ * `--with-chromium` adds Debian's Chromium, which the dashboard's browser tests drive
+ * (the test task asks for it); `--with-rclone` adds rclone for the benchmarks.
  *
  * @module
  */
@@ -48,7 +50,9 @@ export async function ensureDependencies(extra: string[] = []): Promise<boolean>
   if (Deno.uid?.() !== 0) {
     console.error(
       `Missing Debian packages: ${missing.join(" ")}\n` +
-        `Install them with: sudo apt-get install -y ${PACKAGES.join(" ")}`,
+        `Install them with: sudo apt-get install -y ${
+          [...new Set([...PACKAGES, ...extra])].join(" ")
+        }`,
     );
     return false;
   }
@@ -58,9 +62,16 @@ export async function ensureDependencies(extra: string[] = []): Promise<boolean>
   return (await missingPackages()).length === 0;
 }
 
+/** Optional packages: the flag that asks for each, and the file it installs. */
+const OPTIONAL: Array<[flag: string, path: string, pkg: string]> = [
+  ["--with-rclone", "/usr/bin/rclone", "rclone"],
+  ["--with-chromium", "/usr/bin/chromium", "chromium"],
+];
+
 if (import.meta.main) {
-  const extra = Deno.args.includes("--with-rclone") && !(await exists("/usr/bin/rclone"))
-    ? ["rclone"]
-    : [];
+  const extra: string[] = [];
+  for (const [flag, path, pkg] of OPTIONAL) {
+    if (Deno.args.includes(flag) && !(await exists(path))) extra.push(pkg);
+  }
   Deno.exit((await ensureDependencies(extra)) ? 0 : 1);
 }

@@ -2,7 +2,8 @@
  * The local functions host: one HTTP server routing `/functions/v1/<name>` to each function's
  * exported handler, as Supabase's gateway does, honouring `verify_jwt` from
  * `supabase/config.toml` (a function with verify_jwt = true needs a valid JWT before its
- * handler runs).
+ * handler runs). Given an Auth service (the local stack's stand-in), it answers `/auth/v1/…`
+ * on the same origin, as Supabase's API gateway does.
  *
  * @module
  */
@@ -41,7 +42,7 @@ export interface FunctionsHost {
 /** Builds the gateway handler over the declared functions. */
 export async function createGateway(
   auth: AuthSettings,
-  options: { configUrl?: URL } = {},
+  options: { configUrl?: URL; authService?: Handler } = {},
 ): Promise<Handler> {
   const entries = await readFunctionEntries(options.configUrl);
   const handlers = new Map<string, { entry: FunctionEntry; handler: Handler }>();
@@ -53,7 +54,11 @@ export async function createGateway(
     handlers.set(entry.name, { entry, handler: module.handler });
   }
   return async (request) => {
-    const match = /^\/functions\/v1\/([^/?]+)/.exec(new URL(request.url).pathname);
+    const path = new URL(request.url).pathname;
+    if (options.authService && path.startsWith("/auth/v1/")) {
+      return await options.authService(request);
+    }
+    const match = /^\/functions\/v1\/([^/?]+)/.exec(path);
     const found = match && handlers.get(match[1]);
     if (!found) return json({ error: "No such function" }, 404);
     if (found.entry.verifyJwt && request.method !== "OPTIONS") {
@@ -77,9 +82,18 @@ export async function createGateway(
 
 /** Serves the gateway on a loopback port (0: a free one). */
 export async function startFunctionsHost(
-  options: { port?: number; hostname?: string; auth: AuthSettings; configUrl?: URL },
+  options: {
+    port?: number;
+    hostname?: string;
+    auth: AuthSettings;
+    configUrl?: URL;
+    authService?: Handler;
+  },
 ): Promise<FunctionsHost> {
-  const gateway = await createGateway(options.auth, { configUrl: options.configUrl });
+  const gateway = await createGateway(options.auth, {
+    configUrl: options.configUrl,
+    authService: options.authService,
+  });
   const server = Deno.serve({
     port: options.port ?? 0,
     hostname: options.hostname ?? "127.0.0.1",

@@ -11,6 +11,7 @@ import { type App, createApp, useApp } from "../shared/app.ts";
 import { loadConfig, resetConfig, useConfig } from "../shared/config.ts";
 import type { BudgetLimits } from "../shared/jobs/mod.ts";
 import { applyMigrations } from "../shared/migrate.ts";
+import { type AuthStandIn, createAuthStandIn } from "./auth_standin.ts";
 import { type FunctionsHost, startFunctionsHost } from "./functions_host.ts";
 import { freePort } from "./ports.ts";
 import { type PostgresCluster, startPostgres } from "./postgres.ts";
@@ -25,6 +26,10 @@ export interface LocalStack {
   readonly storage?: S3Server;
   readonly slack?: SlackReceiver;
   readonly functions: FunctionsHost;
+  /** The stand-in for Supabase Auth, at `/auth/v1/` on the functions' origin. */
+  readonly auth: AuthStandIn;
+  /** The project's publishable key, as a browser client is given it. */
+  readonly publishableKey: string;
   /** The environment the app was configured from (what `supabase secrets set` would hold). */
   readonly env: Record<string, string>;
   readonly app: App;
@@ -82,11 +87,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (slack) stops.push(() => slack.stop());
 
     const port = await freePort();
+    const publishableKey = `sb_publishable_${crypto.randomUUID().replaceAll("-", "")}`;
     const env: Record<string, string> = {
       SUPABASE_URL: `http://127.0.0.1:${port}`,
       SUPABASE_DB_URL: db.url,
       SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
       SUPABASE_SECRET_KEYS: JSON.stringify({ default: `sb_secret_${crypto.randomUUID()}` }),
+      SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: publishableKey }),
       SAUVEGARDE_CRON_SECRET: `cron-${crypto.randomUUID()}`,
       SAUVEGARDE_TARGETS: targets.join(","),
       ...(s3
@@ -128,7 +135,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await sql.end();
     }
 
-    const functions = await startFunctionsHost({ port, auth: app.auth });
+    const auth = createAuthStandIn({
+      supabaseUrl: env.SUPABASE_URL,
+      jwtSecret: env.SUPABASE_JWT_SECRET,
+    });
+    const functions = await startFunctionsHost({ port, auth: app.auth, authService: auth.handle });
     stops.push(() => functions.stop());
     return {
       db,
@@ -136,6 +147,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       storage,
       slack,
       functions,
+      auth,
+      publishableKey,
       env,
       app,
       localTargetDir,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LOCAL_JWT_SECRET, startLocalStack } from "../stack/local_stack.ts";
-import { signHs256, userToken } from "./support/jwt.ts";
+import { signHs256, stackUserToken, userClaims, userToken } from "./support/jwt.ts";
 
 const opts = { secret: LOCAL_JWT_SECRET };
 
@@ -23,12 +23,7 @@ Deno.test("trigger-backup answers the auth matrix and bad bodies with clear JSON
         ["no token", {}, 401],
         ["anon JWT", { authorization: `Bearer ${await signHs256({ role: "anon" }, opts)}` }, 403],
         ["non-admin JWT", {
-          authorization: `Bearer ${await signHs256({
-            role: "authenticated",
-            sub: crypto.randomUUID(),
-            app_metadata: {},
-            user_metadata: { backup_admin: true },
-          }, opts)}`,
+          authorization: `Bearer ${await stackUserToken(stack, { userMetadataAdmin: true })}`,
         }, 403],
         ["expired admin JWT", {
           authorization: `Bearer ${await signHs256({
@@ -53,6 +48,31 @@ Deno.test("trigger-backup answers the auth matrix and bad bodies with clear JSON
       }
     });
 
+    await t.step(
+      "an admin token needs this project's issuer and the audience authenticated",
+      async () => {
+        const issuer = `${stack.env.SUPABASE_URL}/auth/v1`;
+        const admin = userClaims({ admin: true, issuer });
+        const read = (token: string) =>
+          fetch(`${url}?runId=${crypto.randomUUID()}`, {
+            headers: { authorization: `Bearer ${token}` },
+          }).then(async (response) => ({ status: response.status, json: await response.json() }));
+        const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+          ["another issuer", { iss: "https://elsewhere.supabase.co/auth/v1" }, /issuer must be/],
+          ["another audience", { aud: "storage" }, /audience is not "authenticated"/],
+          ["no audience", { aud: undefined }, /has no audience/],
+        ];
+        for (const [name, change, message] of cases) {
+          const { status, json } = await read(await signHs256({ ...admin, ...change }, opts));
+          assert.equal(status, 401, `${name}: ${JSON.stringify(json)}`);
+          assert.match(json.error, message, name);
+        }
+        // The right claims get through: the run is looked up (and is not there).
+        const good = await read(await signHs256(admin, opts));
+        assert.equal(good.status, 404, JSON.stringify(good.json));
+      },
+    );
+
     await t.step("bad bodies and methods", async () => {
       const cron = { "x-sauvegarde-secret": stack.env.SAUVEGARDE_CRON_SECRET };
       const notJson = await post(cron, "{kind: database");
@@ -73,8 +93,13 @@ Deno.test("trigger-backup answers the auth matrix and bad bodies with clear JSON
       const put = await fetch(url, { method: "PUT", headers: cron });
       assert.equal(put.status, 405);
       assert.match((await put.json()).error, /PUT is not allowed/);
-      const noRun = await post(cron, "", "GET");
+      // Without ?runId a GET is the status API (tests/status_http_test.ts); an empty one is wrong.
+      const status = await post(cron, "", "GET");
+      assert.equal(status.status, 200);
+      assert.ok(Array.isArray(status.json.kinds));
+      const noRun = await fetch(`${url}?runId=`, { headers: cron });
       assert.equal(noRun.status, 400);
+      assert.match((await noRun.json()).error, /Add \?runId=<id>/);
       const missing = await fetch(`${url}?runId=${crypto.randomUUID()}`, { headers: cron });
       assert.equal(missing.status, 404);
       await missing.body?.cancel();
@@ -85,11 +110,7 @@ Deno.test("trigger-backup answers the auth matrix and bad bodies with clear JSON
     });
 
     await t.step("an admin may not drive the scheduler's continue calls", async () => {
-      const admin = await signHs256({
-        role: "authenticated",
-        sub: crypto.randomUUID(),
-        app_metadata: { backup_admin: true },
-      }, opts);
+      const admin = await stackUserToken(stack, { admin: true });
       const { status } = await post({ authorization: `Bearer ${admin}` }, '{"continue":true}');
       assert.equal(status, 403);
     });

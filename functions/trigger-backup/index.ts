@@ -3,8 +3,12 @@
  * buttons, API callers), reports a run's state, and continues runs step by step.
  *
  * - `POST {"kind":"database"|"storage"|"all","scope"?,"targets"?,"buckets"?}` → 202 `{runId,status}`
+ * - `POST {"kind":"restore_test","targets"?}` → 202: a restore test, queued for the worker where
+ *   this process cannot run one (an Edge Function: `waitsForWorker: true`)
  * - `POST {"continue": true | "<runId>"}` (cron, service) → 202: continues queued/stale runs
  * - `GET ?runId=<id>` → 200 the run
+ * - `GET` → 200 the status the dashboard shows (`shared/status/`); `?kind=&status=&limit=&cursor=`
+ *   filter and page its recent runs; `?view=runs` answers only that page
  *
  * @module
  */
@@ -28,6 +32,7 @@ import {
   triggerRuns,
 } from "../../shared/jobs/trigger.ts";
 import "../../shared/jobs/steps.ts";
+import { backupStatus, parseStatusQuery, recentRuns } from "../../shared/status/mod.ts";
 
 /** The function's handler, served by Supabase's runtime or the local functions host. */
 export const handler = route({
@@ -47,7 +52,16 @@ export const handler = route({
   async GET(request) {
     await authorize(request, callerSettings(), ["cron", "admin", "service"]);
     const context = app();
-    const runId = new URL(request.url).searchParams.get("runId");
+    const params = new URL(request.url).searchParams;
+    const runId = params.get("runId");
+    if (runId === null) {
+      const query = parseStatusQuery(params);
+      return json(
+        query.view === "runs"
+          ? await recentRuns(context.sql, query.runs)
+          : await backupStatus(context, { runs: query.runs }),
+      );
+    }
     if (!runId) throw badRequest("Add ?runId=<id> to read a run");
     const run = await context.store.get(runId);
     if (!run) throw notFound(`No run ${runId}`);

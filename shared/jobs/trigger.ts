@@ -14,7 +14,7 @@ import type { Caller } from "../http/auth.ts";
 import { badRequest, conflict, forbidden, HttpError } from "../http/errors.ts";
 import { type Run, RunConflictError, type RunKind, type RunTrigger } from "../runs/mod.ts";
 import { inBackground } from "./background.ts";
-import { executeStep } from "./executor.ts";
+import { describeError, executeStep } from "./executor.ts";
 
 const identifier = z.string().min(1).max(63).regex(/^[^\s"]+$/, "must be a schema name");
 const qualified = z.string().regex(/^[^\s."]+\.[^\s."]+$/, 'must look like "schema.table"');
@@ -33,11 +33,13 @@ export const scopeSchema = z.object({
 
 /** `POST trigger-backup` body that starts runs. */
 export const triggerRequestSchema = z.object({
-  kind: z.enum(["database", "storage", "all"]),
+  kind: z.enum(["database", "storage", "all", "restore_test"]),
   scope: scopeSchema.optional(),
   targets: z.array(z.string().min(1)).min(1).optional(),
   buckets: z.array(z.string().min(1)).min(1).optional(),
-}).strict();
+}).strict().refine((r) => r.kind !== "restore_test" || (!r.scope && !r.buckets), {
+  message: "a restore test takes no scope or buckets: it restores the latest full backup",
+});
 
 /** `POST trigger-backup` body that continues runs (cron tick, self-invocation). */
 export const continueRequestSchema = z.object({
@@ -91,11 +93,18 @@ export async function triggerRuns(
   app: App,
   caller: Caller,
   request: TriggerRequest,
-): Promise<{ runId: string; status: string; runs: Array<{ kind: RunKind; runId: string }> }> {
+): Promise<{
+  runId: string;
+  status: string;
+  runs: Array<{ kind: RunKind; runId: string }>;
+  /** True when the run waits for the worker: no step of its kind runs in this process. */
+  waitsForWorker?: boolean;
+}> {
   const targets = checkTargets(app, request.targets);
   const kinds: RunKind[] = request.kind === "all" ? ["database", "storage"] : [request.kind];
   for (const kind of kinds) {
-    if (!app.executor.steps[kind]) {
+    // A restore test does not fit an Edge Function: there it is queued for the worker.
+    if (!app.executor.steps[kind] && !WORKER_KINDS.has(kind)) {
       throw new HttpError(501, `No engine is registered for ${kind} runs here`);
     }
   }
@@ -108,29 +117,39 @@ export async function triggerRuns(
           trigger: TRIGGER_OF[caller.kind],
           requestedBy: caller.subject,
           targets,
-          details: kind === "database"
-            ? { scope: request.scope ?? {} }
-            : { buckets: request.buckets ?? null },
-          checkpoint: kind === "database"
-            ? { scope: request.scope ?? {} }
-            : { buckets: request.buckets ?? null },
+          details: runDetails(kind, request),
+          checkpoint: runDetails(kind, request),
         }),
       );
     } catch (error) {
       if (error instanceof RunConflictError) {
-        // The live run may be stale (its worker died): continuing it is the useful answer.
-        if (error.liveRunId) inBackground(continueRun(app, error.liveRunId));
+        // The live run may be stale (its worker died): continuing it is the useful answer,
+        // where this process can (a restore test queued for the worker is left to it).
+        if (error.liveRunId && app.executor.steps[kind]) {
+          inBackground(continueRun(app, error.liveRunId));
+        }
         throw conflict(error.message, { runId: error.liveRunId, started: runs.map((r) => r.id) });
       }
       throw error;
     }
   }
-  for (const run of runs) inBackground(continueRun(app, run.id));
+  const started = runs.filter((run) => app.executor.steps[run.kind]);
+  for (const run of started) inBackground(continueRun(app, run.id));
   return {
     runId: runs[0].id,
     status: runs[0].status,
     runs: runs.map((run) => ({ kind: run.kind, runId: run.id })),
+    ...(started.length < runs.length ? { waitsForWorker: true } : {}),
   };
+}
+
+/** Kinds a process without their step still accepts, queued for the worker to claim. */
+const WORKER_KINDS: ReadonlySet<RunKind> = new Set(["restore_test"]);
+
+function runDetails(kind: RunKind, request: TriggerRequest): Record<string, unknown> {
+  if (kind === "database") return { scope: request.scope ?? {} };
+  if (kind === "storage") return { buckets: request.buckets ?? null };
+  return {};
 }
 
 /** Checks a continue request is from the scheduler or a server, not a browser. */
@@ -168,6 +187,8 @@ async function handOver(app: App, runId: string): Promise<void> {
     });
     await response.body?.cancel();
   } catch (error) {
-    console.error(`Handing run ${runId} over failed (the cron tick will continue it): ${error}`);
+    console.error(
+      `Handing run ${runId} over failed (the cron tick will continue it): ${describeError(error)}`,
+    );
   }
 }
