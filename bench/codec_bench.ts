@@ -15,12 +15,8 @@ import { createHash } from "node:crypto";
 import process from "node:process";
 import { compress, decodeBlob, encodeBlob, Keyring } from "../shared/codec/mod.ts";
 import { Repository, splitRows } from "../shared/repository/mod.ts";
-import {
-  NotFoundError,
-  type ObjectInfo,
-  type SavedObject,
-  type StorageTarget,
-} from "../shared/targets/target.ts";
+import type { ObjectInfo, SavedObject, StorageTarget } from "../shared/targets/target.ts";
+import { NotFoundError } from "../shared/util/errors.ts";
 
 const MIB = 1024 * 1024;
 const sampleMiB = Number(Deno.args[0] ?? 64);

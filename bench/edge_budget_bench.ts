@@ -12,13 +12,13 @@
  */
 import process from "node:process";
 import postgres from "postgres";
-import { type App, createApp } from "../shared/app.ts";
-import { loadConfig } from "../shared/config.ts";
+import { type App, createApp } from "../shared/app/mod.ts";
+import { loadConfig } from "../shared/config/mod.ts";
 import { type BudgetLimits, executeStep, PLAN_BUDGETS } from "../shared/jobs/mod.ts";
-import "../shared/jobs/steps.ts";
-import { applyMigrations } from "../shared/migrate.ts";
+import { applyMigrations } from "../shared/pg/migrate.ts";
 import { startPostgres } from "../stack/postgres.ts";
 import { generateShop } from "./database_bench.ts";
+import { EDGE_STEPS } from "../shared/steps/mod.ts";
 
 const megabytes = Number(Deno.env.get("BENCH_DB_MB") ?? 1000);
 
@@ -64,6 +64,7 @@ async function measure(url: string, plan: string, limits: BudgetLimits, again = 
   const dir = await Deno.makeTempDir({ prefix: "sauvegarde-edge-bench-" });
   const app = createApp(
     loadConfig({ SUPABASE_DB_URL: url, SAUVEGARDE_TARGETS: `local=file://${dir}` }),
+    { steps: EDGE_STEPS },
   );
   try {
     const rows = [await backUp(app, plan, limits)];

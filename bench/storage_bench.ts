@@ -285,6 +285,8 @@ async function main(): Promise<void> {
         "latest",
         "--endpoint",
         restored.endpoint,
+        // The bench's repository has no keys: its manifests are not sealed.
+        "--allow-unauthenticated",
         "--yes",
         "--json",
       ],

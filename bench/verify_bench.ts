@@ -11,7 +11,7 @@
 import postgres from "postgres";
 import { startLocalStack } from "../stack/local_stack.ts";
 import { Repository } from "../shared/repository/mod.ts";
-import { backupDatabase } from "../shared/database/backup.ts";
+import { backupDatabase } from "../shared/database/backup/mod.ts";
 import { verifyBackups } from "../shared/verify/mod.ts";
 import {
   copyTarget,

@@ -8,7 +8,6 @@
  */
 import { Keyring } from "../shared/codec/mod.ts";
 import { settleBackground } from "../shared/jobs/background.ts";
-import "../shared/jobs/steps.ts";
 import { buildDashboard } from "../dashboard/build.ts";
 import {
   type DashboardPageConfig,

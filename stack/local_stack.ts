@@ -7,16 +7,18 @@
  * @module
  */
 import postgres from "postgres";
-import { type App, createApp, useApp } from "../shared/app.ts";
-import { loadConfig, resetConfig, useConfig } from "../shared/config.ts";
+import { type App, type AppOptions, createApp, useApp } from "../shared/app/mod.ts";
+import { loadConfig, resetConfig, useConfig } from "../shared/config/mod.ts";
 import type { BudgetLimits } from "../shared/jobs/mod.ts";
-import { applyMigrations } from "../shared/migrate.ts";
+import { applyMigrations } from "../shared/pg/migrate.ts";
 import { type AuthStandIn, createAuthStandIn } from "./auth_standin.ts";
 import { type FunctionsHost, startFunctionsHost } from "./functions_host.ts";
 import { freePort } from "./ports.ts";
 import { type PostgresCluster, startPostgres } from "./postgres.ts";
 import { type S3Server, startS3Server } from "./s3_server.ts";
 import { type SlackReceiver, startSlackReceiver } from "./slack_receiver.ts";
+import { STEPS } from "../shared/steps/mod.ts";
+import { authSettingsOf } from "../shared/http/auth.ts";
 
 /** A running local stack. */
 export interface LocalStack {
@@ -49,6 +51,8 @@ export interface LocalStackOptions {
   slack?: boolean;
   /** Extra or overriding environment. */
   env?: Record<string, string>;
+  /** The steps the stack's app runs (default: every step, as the worker runs them). */
+  steps?: AppOptions["steps"];
   limits?: BudgetLimits;
   staleAfterMs?: number;
   heartbeatMs?: number;
@@ -118,6 +122,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     useConfig(settings);
     stops.push(() => Promise.resolve(resetConfig()));
     const app = createApp(settings, {
+      steps: options.steps ?? STEPS,
       limits: options.limits,
       staleAfterMs: options.staleAfterMs,
       heartbeatMs: options.heartbeatMs,
@@ -139,7 +144,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       supabaseUrl: env.SUPABASE_URL,
       jwtSecret: env.SUPABASE_JWT_SECRET,
     });
-    const functions = await startFunctionsHost({ port, auth: app.auth, authService: auth.handle });
+    const functions = await startFunctionsHost({
+      port,
+      auth: authSettingsOf(settings),
+      authService: auth.handle,
+    });
     stops.push(() => functions.stop());
     return {
       db,

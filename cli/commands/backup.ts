@@ -14,14 +14,15 @@
  * @module
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { config, resolveCliDatabase } from "../../shared/config.ts";
-import { DatabaseSettingsError, type ResolvedDatabase } from "../../shared/pg_env.ts";
-import { backupDatabase } from "../../shared/database/backup.ts";
-import { sameDatabase } from "../../shared/database/backup_class.ts";
-import type { RepositorySpec } from "../../shared/database/copy_lane.ts";
+import { config, resolveCliDatabase } from "../../shared/config/mod.ts";
+import { DatabaseSettingsError, type ResolvedDatabase } from "../../shared/config/pg_env.ts";
+import { backupDatabase } from "../../shared/database/backup/mod.ts";
+import { runBackupClass, sameDatabase } from "../../shared/database/backup_class.ts";
+import type { RepositorySpec } from "../../shared/pg/copy_lane.ts";
 import type { DumpScope } from "../../shared/database/catalog/model.ts";
 import { type OpenedRepository, openRepository } from "../../shared/repository/open.ts";
 import { CliError } from "../cli_error.ts";
+import { asRecordedRun } from "../run_record.ts";
 
 /** Parses arguments, turning parseArgs' errors into operator errors (exit 2). */
 export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
@@ -150,25 +151,40 @@ export async function run(args: string[]): Promise<number> {
   const opened = await openCliRepository(values.to);
   const progress = progressLine();
   try {
-    const result = await backupDatabase({
-      db: db.url,
-      repository: opened.repository,
-      scope,
-      otherDatabase,
-      parallel,
-      encryptionKeyId: opened.keyring?.active.id ?? null,
-      workers: values.workers ? opened.spec : undefined,
-      onProgress: (p) =>
-        progress.show(
-          p.phase === "tables"
-            ? `Backing up: ${p.tablesDone}/${p.tablesTotal} tables, ${p.rows} rows, ${
-              formatBytes(p.bytes)
-            }`
-            : p.phase === "schema"
-            ? "Reading the schema…"
-            : "Checking blobs and writing the manifest…",
-        ),
-    });
+    // Recorded as the project's run (a backup of another database says so in its class).
+    const { result } = await asRecordedRun(
+      {
+        kind: "database",
+        targets: [values.to],
+        details: { scope, class: otherDatabase ? "other-database" : runBackupClass({ scope }) },
+      },
+      () =>
+        backupDatabase({
+          db: db.url,
+          repository: opened.repository,
+          scope,
+          otherDatabase,
+          parallel,
+          encryptionKeyId: opened.keyring?.active.id ?? null,
+          workers: values.workers ? opened.spec : undefined,
+          onProgress: (p) =>
+            progress.show(
+              p.phase === "tables"
+                ? `Backing up: ${p.tablesDone}/${p.tablesTotal} tables, ${p.rows} rows, ${
+                  formatBytes(p.bytes)
+                }`
+                : p.phase === "schema"
+                ? "Reading the schema…"
+                : "Checking blobs and writing the manifest…",
+            ),
+        }),
+      (made) => ({
+        backupId: made.backupId,
+        bytes: made.bytes,
+        items: made.rows,
+        details: { class: made.manifest.class ?? runBackupClass({ scope }) },
+      }),
+    );
     progress.done();
     if (values.json) {
       console.log(JSON.stringify({

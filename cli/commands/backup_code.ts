@@ -4,9 +4,9 @@
  * target's repository under manifest kind `code`.
  */
 import { parseArgs } from "node:util";
-import { config } from "../../shared/config.ts";
-import { backupCode } from "../../shared/replication/code_backup.ts";
-import { resolveTarget } from "../../shared/replication/named_targets.ts";
+import { config } from "../../shared/config/mod.ts";
+import { backupCode } from "../../shared/backups/code_backup.ts";
+import { resolveTarget } from "../../shared/targets/named_targets.ts";
 import { openRepository } from "../../shared/repository/open.ts";
 import { CliError } from "../cli_error.ts";
 

@@ -4,9 +4,9 @@
  * `config`. Refused without SAUVEGARDE_ENCRYPTION_KEYS.
  */
 import { parseArgs } from "node:util";
-import { config } from "../../shared/config.ts";
-import { backupConfigFiles } from "../../shared/replication/config_backup.ts";
-import { resolveTarget } from "../../shared/replication/named_targets.ts";
+import { config } from "../../shared/config/mod.ts";
+import { backupConfigFiles } from "../../shared/backups/config_backup.ts";
+import { resolveTarget } from "../../shared/targets/named_targets.ts";
 import { openRepository } from "../../shared/repository/open.ts";
 import { CliError } from "../cli_error.ts";
 

@@ -7,19 +7,16 @@
  * recovered into a fresh database and the files into Storage; the measured RPO and RTO are
  * reported against the runbook's objectives. Everything is removed at the end.
  */
-import { DeleteObjectsCommand } from "@aws-sdk/client-s3";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { Keyring } from "../../shared/codec/mod.ts";
-import { restoreDatabase } from "../../shared/database/restore.ts";
+import { restoreDatabase } from "../../shared/database/restore/mod.ts";
 import { settleBackground } from "../../shared/jobs/background.ts";
 import { executeUntilDone, PLAN_BUDGETS } from "../../shared/jobs/mod.ts";
-import "../../shared/jobs/steps.ts";
 import { openRepository } from "../../shared/repository/open.ts";
 import type { Run } from "../../shared/runs/mod.ts";
 import { StorageDestination } from "../../shared/storage/destination.ts";
 import { restoreStorage } from "../../shared/storage/restore.ts";
-import { createStorageClient } from "../../shared/storage/s3_client.ts";
 import { type LocalStack, startLocalStack } from "../../stack/local_stack.ts";
 import { applySqlFile, startPostgres } from "../../stack/postgres.ts";
 import { seedShop } from "../../stack/shop_seed.ts";
@@ -144,16 +141,14 @@ export async function run(args: string[]): Promise<number> {
     const [{ count: itemsBefore }] =
       await sql`select count(*)::int as count from public.order_items`;
     await sql`drop table public.order_items`;
-    const storageClient = createStorageClient({
+    const storageDestination = new StorageDestination({
       endpoint: stack.storage!.endpoint,
       region: stack.storage!.region,
       accessKeyId: stack.storage!.accessKeyId,
       secretAccessKey: stack.storage!.secretAccessKey,
     });
-    const lost = Array.from({ length: 25 }, (_, i) => ({ Key: `products/${i + 1}.jpg` }));
-    await storageClient.send(
-      new DeleteObjectsCommand({ Bucket: "product-images", Delete: { Objects: lost } }),
-    );
+    const lost = Array.from({ length: 25 }, (_, i) => `products/${i + 1}.jpg`);
+    for (const key of lost) await storageDestination.remove("product-images", key);
     say(
       `5. Disaster: dropped public.order_items (${itemsBefore} rows) and deleted ${lost.length} product images`,
     );
@@ -191,7 +186,7 @@ export async function run(args: string[]): Promise<number> {
       if (itemsAfter !== itemsBefore) ok = false;
 
       const filesStarted = Date.now();
-      const files = await restoreStorage(opened.repository, new StorageDestination(storageClient), {
+      const files = await restoreStorage(opened.repository, storageDestination, {
         snapshot: "latest",
         sql: stack.app.sql,
       });
@@ -220,7 +215,7 @@ export async function run(args: string[]): Promise<number> {
       line("files RTO", filesRto, OBJECTIVES.filesRtoS);
       say(`   Slack messages received: ${stack.slack?.messages.length ?? 0}`);
     } finally {
-      storageClient.destroy();
+      await storageDestination.close();
       await opened.target.close();
     }
     say(ok ? "\nDemo complete: backups made by pg_cron, verified, and restored." : "\nDemo FAILED");

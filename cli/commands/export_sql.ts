@@ -8,7 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { config } from "../../shared/config.ts";
+import { config } from "../../shared/config/mod.ts";
 import { exportSql } from "../../shared/database/export_sql.ts";
 import { openRepository } from "../../shared/repository/open.ts";
 import { CliError } from "../cli_error.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { applyMigrations } from "../../shared/migrate.ts";
+import { applyMigrations } from "../../shared/pg/migrate.ts";
 import { cliDatabase, parseCommandArgs } from "./backup.ts";
 
 /** Runs the command; returns the exit code. */

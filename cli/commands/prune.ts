@@ -7,10 +7,10 @@
  * With `--json` stdout is one JSON object: the run id, status, error and per-target summary.
  */
 import { parseArgs } from "node:util";
-import { app } from "../../shared/app.ts";
-import "../../shared/retention/register.ts";
-import type { PruneSummary } from "../../shared/retention/step.ts";
-import { runNow } from "../../shared/retention/run_now.ts";
+import { app } from "../../shared/app/mod.ts";
+import { STEPS } from "../../shared/steps/mod.ts";
+import type { PruneSummary } from "../../shared/steps/prune.ts";
+import { runNow } from "../../shared/jobs/run_now.ts";
 import { RunConflictError } from "../../shared/runs/mod.ts";
 import { CliError } from "../cli_error.ts";
 
@@ -26,7 +26,7 @@ export async function run(args: string[]): Promise<number> {
   });
   if (!values.from) throw new CliError("Missing --from <target-url>", 2);
   const dryRun = values["dry-run"] ?? false;
-  const context = app();
+  const context = app(STEPS);
   try {
     let finished;
     try {

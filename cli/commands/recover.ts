@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { config } from "../../shared/config.ts";
-import { describeDatabase } from "../../shared/database/connect.ts";
+import { config } from "../../shared/config/mod.ts";
+import { describeDatabase } from "../../shared/pg/connect.ts";
 import { notify } from "../../shared/notify/mod.ts";
 import {
   choosePoint,
@@ -25,7 +25,7 @@ import {
   type RecoveryReport,
 } from "../../shared/recovery/mod.ts";
 import { StorageDestination } from "../../shared/storage/destination.ts";
-import { createStorageClient, printableEndpoint } from "../../shared/storage/s3_client.ts";
+import { printableEndpoint } from "../../shared/storage/endpoint.ts";
 import { CliError } from "../cli_error.ts";
 import { cliDatabase, formatBytes, openCliRepository, parseCommandArgs } from "./backup.ts";
 
@@ -82,8 +82,11 @@ export async function run(args: string[]): Promise<number> {
   const print = values.json ? (line: string) => console.error(line) : console.log;
 
   const opened = await openCliRepository(from);
-  const client = settings.storageSource?.endpoint
-    ? createStorageClient({ ...settings.storageSource, endpoint: settings.storageSource.endpoint })
+  const storage = settings.storageSource?.endpoint
+    ? new StorageDestination({
+      ...settings.storageSource,
+      endpoint: settings.storageSource.endpoint,
+    })
     : undefined;
   try {
     const points = await listRecoveryPoints(opened.repository);
@@ -108,7 +111,7 @@ export async function run(args: string[]): Promise<number> {
     } catch (error) {
       throw new CliError(error instanceof Error ? error.message : String(error), 2);
     }
-    if (snapshotId !== null && !client) {
+    if (snapshotId !== null && !storage) {
       throw new CliError(
         "Storage is not configured: set STORAGE_S3_ENDPOINT and its access keys, " +
           "or pass --snapshot none",
@@ -135,7 +138,7 @@ export async function run(args: string[]): Promise<number> {
       backupId,
       snapshotId,
       db,
-      storage: client ? new StorageDestination(client) : undefined,
+      storage,
       allowUnauthenticated: values["allow-unauthenticated"],
       onProgress: (message) => console.error(message),
     });
@@ -147,7 +150,7 @@ export async function run(args: string[]): Promise<number> {
     else print(summary(report));
     return report.ok ? 0 : 1;
   } finally {
-    client?.destroy();
+    await storage?.close();
     await opened.target.close();
   }
 }

@@ -7,14 +7,14 @@
  * otherwise. With `--json` stdout is one JSON object with the status of each target.
  */
 import { parseArgs } from "node:util";
-import { app } from "../../shared/app.ts";
-import { config } from "../../shared/config.ts";
-import "../../shared/replication/register.ts";
-import { resolveTarget } from "../../shared/replication/named_targets.ts";
+import { app } from "../../shared/app/mod.ts";
+import { STEPS } from "../../shared/steps/mod.ts";
+import { config } from "../../shared/config/mod.ts";
+import { resolveTarget } from "../../shared/targets/named_targets.ts";
 import { replicate } from "../../shared/replication/replicate.ts";
-import { type ReplicationSummary, summarizeReplication } from "../../shared/replication/step.ts";
+import { type ReplicationSummary, summarizeReplication } from "../../shared/steps/replicate.ts";
 import { type OpenedRepository, openRepository } from "../../shared/repository/open.ts";
-import { runNow } from "../../shared/retention/run_now.ts";
+import { runNow } from "../../shared/jobs/run_now.ts";
 import { CliError } from "../cli_error.ts";
 
 export async function run(args: string[]): Promise<number> {
@@ -35,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
   let runId: string | undefined;
   let error: string | undefined;
   if (settings.databaseUrl) {
-    const context = app();
+    const context = app(STEPS);
     try {
       const finished = await runNow(context, {
         kind: "replicate",

@@ -17,7 +17,7 @@
  * @module
  */
 import { loadDatabaseManifest } from "../../shared/database/manifest.ts";
-import { restoreDatabase } from "../../shared/database/restore.ts";
+import { restoreDatabase } from "../../shared/database/restore/mod.ts";
 import { requireAuthenticated } from "../../shared/repository/authenticity.ts";
 import { CliError } from "../cli_error.ts";
 import {

@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import { config } from "../../shared/config.ts";
+import { config } from "../../shared/config/mod.ts";
 import { StorageDestination } from "../../shared/storage/destination.ts";
 import { openRepository, storageSettings } from "../../shared/storage/open.ts";
 import {
@@ -21,7 +21,7 @@ import {
   restoreStorage,
 } from "../../shared/storage/restore.ts";
 import { requireAuthenticated } from "../../shared/repository/authenticity.ts";
-import { createStorageClient, printableEndpoint } from "../../shared/storage/s3_client.ts";
+import { printableEndpoint } from "../../shared/storage/endpoint.ts";
 import { CliError } from "../cli_error.ts";
 
 export async function run(args: string[]): Promise<number> {
@@ -64,8 +64,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const url = settings.targets[values.from] ?? values.from;
   const opened = await openRepository("cli", url, settings);
-  const client = createStorageClient(destinationSettings);
-  const destination = new StorageDestination(client);
+  const destination = new StorageDestination(destinationSettings);
   const sql = settings.databaseUrl
     ? postgres(settings.databaseUrl, { max: 2, onnotice: () => {} })
     : undefined;
@@ -120,7 +119,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(values.json ? JSON.stringify(report) : summarise(report, where));
     return 0;
   } finally {
-    client.destroy();
+    await destination.close();
     await opened.target.close();
     await sql?.end({ timeout: 5 });
   }

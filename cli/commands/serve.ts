@@ -3,7 +3,7 @@
  * /functions/v1/<name>, configured from the environment (see README).
  */
 import { parseArgs } from "node:util";
-import { config } from "../../shared/config.ts";
+import { config } from "../../shared/config/mod.ts";
 import { authSettingsOf } from "../../shared/http/auth.ts";
 import { startFunctionsHost } from "../../stack/functions_host.ts";
 import { CliError } from "../cli_error.ts";

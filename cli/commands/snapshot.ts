@@ -9,10 +9,11 @@
  */
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import { config } from "../../shared/config.ts";
+import { config } from "../../shared/config/mod.ts";
 import { openSnapshotContext } from "../../shared/storage/open.ts";
-import { snapshotStorage } from "../../shared/storage/snapshot.ts";
+import { snapshotStorage } from "../../shared/storage/snapshot/mod.ts";
 import { CliError } from "../cli_error.ts";
+import { asRecordedRun } from "../run_record.ts";
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -44,7 +45,15 @@ export async function run(args: string[]): Promise<number> {
     throw new CliError(error instanceof Error ? error.message : String(error));
   }
   try {
-    const [summary] = await snapshotStorage(opened.context, { buckets: values.bucket });
+    const { result: [summary] } = await asRecordedRun(
+      {
+        kind: "storage",
+        targets: [values.to],
+        details: { buckets: values.bucket ?? null },
+      },
+      () => snapshotStorage(opened.context, { buckets: values.bucket }),
+      ([made]) => ({ backupId: made.snapshotId, bytes: made.bytes, items: made.objects }),
+    );
     const seconds = Math.round((performance.now() - started) / 10) / 100;
     if (values.json) {
       console.log(JSON.stringify({

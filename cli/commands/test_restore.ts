@@ -10,10 +10,10 @@
  *
  * @module
  */
-import { app } from "../../shared/app.ts";
+import { app } from "../../shared/app/mod.ts";
+import { STEPS } from "../../shared/steps/mod.ts";
 import { executeUntilDone, PLAN_BUDGETS } from "../../shared/jobs/mod.ts";
-import "../../shared/jobs/steps.ts";
-import { createRestoreTestStep } from "../../shared/restore_test/step.ts";
+import { createRestoreTestStep } from "../../shared/steps/restore_test.ts";
 import { CliError } from "../cli_error.ts";
 import { parseCommandArgs } from "./backup.ts";
 
@@ -30,7 +30,7 @@ export async function run(args: string[]): Promise<number> {
   if (scratch !== undefined && !/^postgres(ql)?:\/\//.test(scratch)) {
     throw new CliError("--scratch-db must be a postgres:// URL of the server to use", 2);
   }
-  const context = app();
+  const context = app(STEPS);
   try {
     const created = await context.store.create({
       kind: "restore_test",

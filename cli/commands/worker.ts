@@ -5,9 +5,9 @@
  * databases too large for Edge budgets. Configured from the environment like the functions.
  */
 import { parseArgs } from "node:util";
-import { app } from "../../shared/app.ts";
+import { app } from "../../shared/app/mod.ts";
+import { STEPS } from "../../shared/steps/mod.ts";
 import { executeStep, PLAN_BUDGETS } from "../../shared/jobs/mod.ts";
-import "../../shared/jobs/steps.ts";
 import { CliError } from "../cli_error.ts";
 
 export async function run(args: string[]): Promise<number> {
@@ -18,7 +18,7 @@ export async function run(args: string[]): Promise<number> {
   });
   const pollMs = Number(values["poll-ms"]);
   if (!Number.isFinite(pollMs) || pollMs < 10) throw new CliError("--poll-ms must be >= 10", 2);
-  const context = app();
+  const context = app(STEPS);
   const controller = new AbortController();
   const stop = () => controller.abort(new Error("The worker was asked to stop"));
   Deno.addSignalListener("SIGINT", stop);

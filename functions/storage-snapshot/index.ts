@@ -11,7 +11,8 @@
  * @module
  */
 import { z } from "zod";
-import { app } from "../../shared/app.ts";
+import { app } from "../../shared/app/mod.ts";
+import { EDGE_STEPS } from "../../shared/steps/mod.ts";
 import {
   authorize,
   badRequest,
@@ -22,8 +23,7 @@ import {
   readJson,
   route,
 } from "../../shared/http/mod.ts";
-import { publicRun, triggerRuns } from "../../shared/jobs/trigger.ts";
-import "../../shared/jobs/steps.ts";
+import { publicRun, triggerRuns } from "../../shared/app/trigger.ts";
 
 const CALLERS = ["cron", "admin", "service"] as const;
 
@@ -37,7 +37,7 @@ export const snapshotRequestSchema = z.object({
 export const handler = route({
   async POST(request) {
     const caller = await authorize(request, callerSettings(), CALLERS);
-    const context = app();
+    const context = app(EDGE_STEPS);
     const body = snapshotRequestSchema.parse(await readJson(request));
     if (!context.config.storageSource) {
       throw new HttpError(
@@ -49,8 +49,8 @@ export const handler = route({
     return json({ runId: started.runId, status: started.status }, 202);
   },
   async GET(request) {
-    const context = app();
-    await authorize(request, context.auth, CALLERS);
+    const context = app(EDGE_STEPS);
+    await authorize(request, callerSettings(), CALLERS);
     const runId = new URL(request.url).searchParams.get("runId");
     if (!runId) throw badRequest("Add ?runId=<id> to read a run");
     const run = await context.store.get(runId);

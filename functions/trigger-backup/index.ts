@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { app } from "../../shared/app.ts";
+import { app } from "../../shared/app/mod.ts";
+import { EDGE_STEPS } from "../../shared/steps/mod.ts";
 import {
   authorize,
   callerSettings,
@@ -30,15 +31,14 @@ import {
   publicRun,
   triggerRequestSchema,
   triggerRuns,
-} from "../../shared/jobs/trigger.ts";
-import "../../shared/jobs/steps.ts";
+} from "../../shared/app/trigger.ts";
 import { backupStatus, parseStatusQuery, recentRuns } from "../../shared/status/mod.ts";
 
 /** The function's handler, served by Supabase's runtime or the local functions host. */
 export const handler = route({
   async POST(request) {
     const caller = await authorize(request, callerSettings(), ["cron", "admin", "service"]);
-    const context = app();
+    const context = app(EDGE_STEPS);
     const body = await readJson(request);
     if (body && typeof body === "object" && "continue" in body) {
       checkMayContinue(caller);
@@ -51,7 +51,7 @@ export const handler = route({
   },
   async GET(request) {
     await authorize(request, callerSettings(), ["cron", "admin", "service"]);
-    const context = app();
+    const context = app(EDGE_STEPS);
     const params = new URL(request.url).searchParams;
     const runId = params.get("runId");
     if (runId === null) {

@@ -10,7 +10,8 @@
  * @module
  */
 import { z } from "zod";
-import { app } from "../../shared/app.ts";
+import { app } from "../../shared/app/mod.ts";
+import { EDGE_STEPS } from "../../shared/steps/mod.ts";
 import {
   authorize,
   badRequest,
@@ -39,7 +40,7 @@ async function verify(
   caller: Caller,
   input: z.infer<typeof verifyRequestSchema>,
 ): Promise<Response> {
-  const context = app();
+  const context = app(EDGE_STEPS);
   const report = await verifyBackups(
     { sql: context.sql, store: context.store, config: context.config },
     {

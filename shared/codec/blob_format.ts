@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { IntegrityError } from "../targets/target.ts";
+import { IntegrityError } from "../util/errors.ts";
 import {
   compress,
   compressionId,

@@ -18,7 +18,7 @@
  * @module
  */
 import * as zlib from "node:zlib";
-import { IntegrityError } from "../targets/target.ts";
+import { IntegrityError } from "../util/errors.ts";
 
 /** Names of the supported compression codecs. */
 export type CompressionName = "zstd" | "gzip" | "none";

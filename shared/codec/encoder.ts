@@ -22,7 +22,7 @@
 import { encodeBlob, type EncodeBlobOptions } from "./blob_format.ts";
 import { createHash } from "node:crypto";
 import type { Keyring } from "./encryption.ts";
-import type { BufferPool } from "../repository/buffer_pool.ts";
+import type { ChunkBufferPool } from "../util/chunk_buffer_pool.ts";
 import {
   decodeVerified,
   type EncoderReply,
@@ -70,7 +70,7 @@ export interface BeginOptions {
    * The plaintext is a view of a buffer of this pool, given up whole (implies `transfer`):
    * the buffer goes back to the pool once the plaintext is encoded or dropped.
    */
-  recycle?: BufferPool;
+  recycle?: ChunkBufferPool;
 }
 
 /**
@@ -158,7 +158,7 @@ class EncoderThread {
   /** Jobs whose plaintext this worker holds or is working on. */
   load = 0;
   /** Pools that plaintext buffers the worker sends back go to, by job. */
-  readonly returnTo = new Map<number, BufferPool>();
+  readonly returnTo = new Map<number, ChunkBufferPool>();
 
   constructor(onReply: () => void, onCrash: (thread: EncoderThread) => void) {
     this.worker = new Worker(new URL("./encoder_worker.ts", import.meta.url).href, {

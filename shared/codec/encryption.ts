@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { IntegrityError } from "../targets/target.ts";
+import { IntegrityError } from "../util/errors.ts";
 
 /** Bytes in an AES-256 key. */
 export const KEY_BYTES = 32;

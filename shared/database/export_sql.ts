@@ -10,7 +10,7 @@ import { renderScript } from "./catalog/mod.ts";
 import type { SchemaStatement } from "./catalog/model.ts";
 import { loadDatabaseManifest } from "./manifest.ts";
 import { loadSection } from "./sections.ts";
-import { columnList, qualifiedName } from "./sql_text.ts";
+import { columnList, qualifiedName } from "../pg/sql_text.ts";
 import { type Repository, requireAuthenticated } from "../repository/mod.ts";
 
 /**

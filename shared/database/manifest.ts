@@ -8,7 +8,7 @@
  * ## Sliced tables
  *
  * A budgeted backup (Edge steps) copies a large table that has a key in key-ordered slices
- * (`slices.ts`), possibly over several steps, each step in its own snapshot. Such a table's
+ * (`pg/slices.ts`), possibly over several steps, each step in its own snapshot. Such a table's
  * entry is additive to the plain shape:
  *
  * - `blobs` are every slice's blobs in slice order: concatenated, they are the table's COPY

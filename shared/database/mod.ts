@@ -2,16 +2,17 @@
  * The database engine: consistent backups of a PostgreSQL (Supabase) database into a
  * content-addressed repository, and verified restores.
  *
- * - One shot: {@link backupDatabase}, {@link restoreDatabase}.
+ * - One shot: {@link backupDatabase} (`backup/`), {@link restoreDatabase} (`restore/`).
  * - In budgeted, resumable steps (Edge Functions): {@link startBackupRun},
- *   {@link copyPendingTables}, {@link finishBackupRun} over a JSON {@link BackupRunState}, or
- *   the executor's step {@link createDatabaseStep}; large tables in key-ordered slices.
+ *   {@link copyPendingTables}, {@link finishBackupRun} over a JSON {@link BackupRunState}, as
+ *   the executor's step does (`steps/database.ts`); large tables in key-ordered slices.
+ * - The schema: `catalog/`; what the repository holds of a backup: `manifest.ts`,
+ *   `sections.ts`. PostgreSQL plumbing (connections, the exported snapshot, COPY) is `pg/`.
  * - Manifests: {@link loadDatabaseManifest}, {@link listDatabaseBackupIds},
  *   {@link parseManifest}; a backup's class ({@link backupClassOf}: only `full` is "latest").
  *
  * @module
  */
-export { backupDatabase, type BackupDatabaseOptions, type BackupResult } from "./backup.ts";
 export {
   BACKUP_CLASSES,
   type BackupChoice,
@@ -20,7 +21,10 @@ export {
   parseBackupChoice,
 } from "./backup_class.ts";
 export {
+  backupDatabase,
+  type BackupDatabaseOptions,
   type BackupProgress,
+  type BackupResult,
   type BackupRunState,
   BackupStepError,
   type CopiedSlice,
@@ -31,7 +35,7 @@ export {
   startBackupRun,
   type StartBackupRunOptions,
   TABLE_CHUNKING,
-} from "./backup_run.ts";
+} from "./backup/mod.ts";
 export {
   DATABASE_MANIFEST_KIND,
   type DatabaseManifest,
@@ -54,6 +58,4 @@ export {
   RestoreError,
   type RestoreProgress,
   type RestoreResult,
-} from "./restore.ts";
-export { createDatabaseStep, type DatabaseCheckpoint, sliceBytesFor } from "./run_step.ts";
-export { openSnapshot, type Snapshot } from "./snapshot.ts";
+} from "./restore/mod.ts";

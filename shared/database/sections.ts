@@ -6,7 +6,7 @@
  */
 import { StreamHash } from "../repository/digest.ts";
 import type { Repository } from "../repository/mod.ts";
-import { IntegrityError } from "../targets/target.ts";
+import { IntegrityError } from "../util/errors.ts";
 import type { ManifestSection, ManifestStatement } from "./manifest.ts";
 
 /** Sections whose JSON is at most this many bytes stay inline in the manifest. */

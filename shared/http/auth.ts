@@ -9,7 +9,7 @@
  * @module
  */
 import * as jose from "jose";
-import { type Config, config } from "../config.ts";
+import { type Config, config } from "../config/mod.ts";
 import { forbidden, unauthorized } from "./errors.ts";
 
 /** A caller that passed {@link authorize}. */

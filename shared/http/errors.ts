@@ -7,7 +7,8 @@
  * @module
  */
 import { ZodError } from "zod";
-import { ConfigError, redactUrl } from "../config.ts";
+import { ConfigError, redactUrl, UnknownTargetError } from "../config/mod.ts";
+import { ContinueNotAllowedError, NoStepError, RunsBusyError } from "../app/trigger.ts";
 import { corsHeaders } from "./cors.ts";
 
 /** An error whose message is safe to show to the caller. */
@@ -47,6 +48,13 @@ export function errorResponse(error: unknown): Response {
     const headers: HeadersInit = error.status === 405 ? { allow: "GET, POST, OPTIONS" } : {};
     return json({ error: error.message, ...error.extra }, error.status, headers);
   }
+  // The engine's refusals, each with the status that says it.
+  if (error instanceof UnknownTargetError) return json({ error: error.message }, 400);
+  if (error instanceof ContinueNotAllowedError) return json({ error: error.message }, 403);
+  if (error instanceof RunsBusyError) {
+    return json({ error: error.message, runId: error.liveRunId, started: error.started }, 409);
+  }
+  if (error instanceof NoStepError) return json({ error: error.message }, 501);
   if (error instanceof ZodError) {
     return json({ error: `Invalid request: ${describeZodError(error)}` }, 400);
   }

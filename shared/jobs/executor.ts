@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { redactUrl } from "../config.ts";
+import { redactUrl } from "../config/mod.ts";
 import { Budget, type BudgetLimits } from "./budget.ts";
 import {
   type ClaimedRun,

@@ -6,7 +6,7 @@
  * @module
  */
 import type postgres from "postgres";
-import { type Config, config as processConfig } from "../config.ts";
+import { type Config, config as processConfig } from "../config/mod.ts";
 import { clip, MAX_DETAILS, MAX_TITLE, type Notification } from "./message.ts";
 import { type ChannelRecord, recordDeliveries } from "./record.ts";
 import { postJson, type RetryOptions } from "./retry.ts";

@@ -38,8 +38,7 @@ export interface DeliveryOutcome {
 }
 
 import { scrubUrl } from "./scrub.ts";
-
-const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+import { retry } from "../util/retry.ts";
 
 /** Parses Retry-After (seconds, or an HTTP date) into milliseconds from now. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
@@ -55,57 +54,78 @@ export function retryable(status: number): boolean {
   return status === 429 || status === 408 || status >= 500;
 }
 
-/** POSTs `body` as JSON to `url`, retrying as {@link RetryOptions} say. */
+/** One delivery attempt, and whether (and when) another is worth it. */
+interface Attempt extends DeliveryOutcome {
+  again: boolean;
+  retryAfterMs?: number;
+}
+
+/**
+ * POSTs `body` as JSON to `url`, retrying as {@link RetryOptions} say, under the one retry
+ * policy (`util/retry.ts`): full jitter, the answer's `Retry-After` in place of the backoff.
+ */
 export async function postJson(
   url: string,
   body: unknown,
   options: RetryOptions = {},
 ): Promise<DeliveryOutcome> {
-  const attempts = options.attempts ?? 5;
-  const base = options.baseDelayMs ?? 500;
-  const maxDelay = options.maxDelayMs ?? 8_000;
-  const deadline = Date.now() + (options.deadlineMs ?? 30_000);
   const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? wait;
+  const sleep = options.sleep;
   const payload = JSON.stringify(body);
-  let status: number | undefined;
-  let error = "";
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return { ok: false, attempts: attempt - 1, status, error };
-    let retryAfterMs: number | undefined;
-    try {
-      const response = await doFetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: payload,
-        signal: AbortSignal.timeout(Math.min(options.timeoutMs ?? 10_000, remaining)),
-      });
-      status = response.status;
-      // The body is never kept: an endpoint may echo the secret URL in it. At most one of
-      // Slack's documented error codes, read from a bounded prefix, names the problem.
-      const code = slackErrorCode(await readPrefix(response, 256));
-      if (response.ok) return { ok: true, attempts: attempt, status };
-      error = `${describeStatus(response.status)}${code ? `: ${code}` : ""}`;
-      if (!retryable(response.status)) return { ok: false, attempts: attempt, status, error };
-      retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-    } catch (caught) {
-      status = undefined;
-      // Fetch errors quote the URL they failed on.
-      error = scrubUrl(describe(caught), url);
-    }
-    if (attempt === attempts) return { ok: false, attempts: attempt, status, error };
-    const backoff = Math.random() * Math.min(maxDelay, base * 2 ** (attempt - 1));
-    const delay = retryAfterMs ?? backoff;
-    if (Date.now() + delay >= deadline) {
-      const why = retryAfterMs !== undefined
-        ? `; asked to retry after ${Math.ceil(retryAfterMs / 1000)} s, beyond the time allowed`
-        : "; out of time";
-      return { ok: false, attempts: attempt, status, error: error + why };
-    }
-    await sleep(delay);
-  }
-  return { ok: false, attempts, status, error };
+  const last = await retry<Attempt>(
+    {
+      attempts: options.attempts ?? 5,
+      baseDelayMs: options.baseDelayMs ?? 500,
+      maxDelayMs: options.maxDelayMs ?? 8_000,
+      jitter: "full",
+      deadlineMs: options.deadlineMs ?? 30_000,
+    },
+    async (attempt, remaining) => {
+      if (remaining <= 0) return { ok: false, attempts: attempt - 1, again: false };
+      try {
+        const response = await doFetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: payload,
+          signal: AbortSignal.timeout(Math.min(options.timeoutMs ?? 10_000, remaining)),
+        });
+        const status = response.status;
+        // The body is never kept: an endpoint may echo the secret URL in it. At most one of
+        // Slack's documented error codes, read from a bounded prefix, names the problem.
+        const code = slackErrorCode(await readPrefix(response, 256));
+        if (response.ok) return { ok: true, attempts: attempt, status, again: false };
+        return {
+          ok: false,
+          attempts: attempt,
+          status,
+          error: `${describeStatus(status)}${code ? `: ${code}` : ""}`,
+          again: retryable(status),
+          retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
+        };
+      } catch (caught) {
+        // Fetch errors quote the URL they failed on.
+        return {
+          ok: false,
+          attempts: attempt,
+          error: scrubUrl(describe(caught), url),
+          again: true,
+        };
+      }
+    },
+    {
+      retryResult: (outcome) => outcome.again && { afterMs: outcome.retryAfterMs },
+      outOfTime: (outcome, wait) => ({
+        ...outcome,
+        error: outcome.error +
+          (wait.asked
+            ? `; asked to retry after ${Math.ceil(wait.ms / 1000)} s, beyond the time allowed`
+            : "; out of time"),
+      }),
+      sleep: sleep && ((ms) => sleep(ms)),
+    },
+  );
+  const { again: _again, retryAfterMs: _retryAfterMs, ...outcome } = last;
+  return outcome;
 }
 
 /** Standard names of the statuses a webhook answers (never the server's own reason phrase). */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { redactUrl } from "../config.ts";
+import { redactUrl } from "../config/mod.ts";
 
 const TOKEN_PATTERNS: RegExp[] = [
   /sb_(secret|publishable)_[A-Za-z0-9_-]+/g,

@@ -7,7 +7,7 @@
 import { type BackupClass, backupClassOf, parseBackupChoice } from "../database/backup_class.ts";
 import { listDatabaseBackupIds, loadDatabaseManifest } from "../database/manifest.ts";
 import type { Repository } from "../repository/mod.ts";
-import { listSnapshotIds } from "../storage/catalog.ts";
+import { listSnapshotIds } from "../storage/snapshot_list.ts";
 import { loadStorageSnapshot } from "../storage/restore.ts";
 
 /** A database backup to recover from. */

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { type DatabaseInput, describeDatabase } from "../database/connect.ts";
-import { restoreDatabase, RestoreError } from "../database/restore.ts";
+import { type DatabaseInput, describeDatabase } from "../pg/connect.ts";
+import { restoreDatabase, RestoreError } from "../database/restore/mod.ts";
 import { loadDatabaseManifest } from "../database/manifest.ts";
 import { type Repository, requireAuthenticated } from "../repository/mod.ts";
 import type { StorageDestination } from "../storage/destination.ts";

@@ -15,8 +15,9 @@ import { KeyError } from "../codec/encryption.ts";
 import { sha256Hex } from "../repository/digest.ts";
 import { referencedBlobs } from "../repository/references.ts";
 import { blobKey, type BlobRef, manifestKey, type Repository } from "../repository/repository.ts";
-import { IntegrityError, NotFoundError, type StorageTarget } from "../targets/target.ts";
-import { eachLimit } from "../retention/limit.ts";
+import type { StorageTarget } from "../targets/target.ts";
+import { IntegrityError, NotFoundError } from "../util/errors.ts";
+import { mapLimit } from "../util/concurrency.ts";
 import { DestinationIndex } from "./destination_index.ts";
 
 /** Which backup to copy. */
@@ -91,7 +92,7 @@ export async function copyBackup(
     copiedBytes: 0,
     manifest: "present",
   };
-  await eachLimit(refs, options.concurrency ?? 4, async (ref) => {
+  await mapLimit(refs, options.concurrency ?? 4, async (ref) => {
     options.signal?.throwIfAborted();
     if ((await index.storedSize(ref.id)) === ref.storedSize) return;
     await copyBlob(source, destination.target, ref, { ...options, label: `${kind}/${id}` });

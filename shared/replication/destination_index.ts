@@ -6,7 +6,7 @@
  */
 import type { Repository } from "../repository/repository.ts";
 import { blobKey } from "../repository/repository.ts";
-import { NotFoundError } from "../targets/target.ts";
+import { NotFoundError } from "../util/errors.ts";
 
 /** A destination's blobs and their stored sizes, learnt lazily and kept up to date. */
 export class DestinationIndex {

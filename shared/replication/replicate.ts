@@ -11,7 +11,7 @@ import { looseBackupClass } from "../database/backup_class.ts";
 import { DATABASE_MANIFEST_KIND } from "../database/manifest.ts";
 import { isFutureId, refuseFutureId } from "../repository/backup_time.ts";
 import type { Repository } from "../repository/repository.ts";
-import { manifestKinds } from "../retention/catalog.ts";
+import { manifestKinds } from "../retention/holdings.ts";
 import { type BackupRef, type CopiedBackup, copyBackup } from "./copy_backup.ts";
 import { DestinationIndex } from "./destination_index.ts";
 

@@ -25,7 +25,7 @@
  * @module
  */
 
-import type { BufferPool } from "./buffer_pool.ts";
+import type { ChunkBufferPool } from "../util/chunk_buffer_pool.ts";
 
 /** Sizes for chunking, in bytes. */
 export interface ChunkingOptions {
@@ -172,13 +172,13 @@ export class RowCutter {
   #len = 0;
   #rows = 0;
 
-  readonly #pool: BufferPool | undefined;
+  readonly #pool: ChunkBufferPool | undefined;
 
   /**
    * With a `pool` (of `maxSize` buffers), chunks are views over pooled buffers, which their
    * receiver may give back once done; without, each chunk owns a buffer of its exact size.
    */
-  constructor(options: ChunkingOptions = {}, pool?: BufferPool) {
+  constructor(options: ChunkingOptions = {}, pool?: ChunkBufferPool) {
     const { minSize, avgSize, maxSize } = resolveChunking(options);
     this.#minSize = minSize;
     this.#maxSize = maxSize;

@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { NotFoundError, type StorageTarget } from "../targets/target.ts";
+import type { StorageTarget } from "../targets/target.ts";
+import { NotFoundError } from "../util/errors.ts";
 import { sha256Hex } from "./digest.ts";
 
 /** What a lock object says. */

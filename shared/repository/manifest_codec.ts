@@ -26,7 +26,7 @@ import {
   readBlobHeader,
 } from "../codec/blob_format.ts";
 import type { Keyring } from "../codec/encryption.ts";
-import { IntegrityError } from "../targets/target.ts";
+import { IntegrityError } from "../util/errors.ts";
 
 /** A manifest's value, and whether a key holder provably wrote it under its name. */
 export interface OpenedManifest {

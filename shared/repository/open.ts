@@ -5,7 +5,7 @@
  * @module
  */
 import { Keyring } from "../codec/encryption.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/mod.ts";
 import { openTarget } from "../targets/open_target.ts";
 import type { StorageTarget } from "../targets/target.ts";
 import { Repository } from "./repository.ts";

@@ -22,15 +22,16 @@
  *
  * @module
  */
-import type { BufferPool } from "./buffer_pool.ts";
+import type { ChunkBufferPool } from "../util/chunk_buffer_pool.ts";
 import { type EncodeBlobOptions, readBlobHeader } from "../codec/blob_format.ts";
 import { type BlobEncoder, type BlobJob, defaultEncoder } from "../codec/encoder.ts";
 import { type CompressionName, defaultCompression } from "../codec/compression.ts";
 import { KeyError, type Keyring } from "../codec/encryption.ts";
-import { IntegrityError, NotFoundError, type StorageTarget } from "../targets/target.ts";
+import type { StorageTarget } from "../targets/target.ts";
+import { IntegrityError, NotFoundError } from "../util/errors.ts";
 import { type ByteSource, type ChunkingOptions, splitBytes, splitRows } from "./chunker.ts";
 import { isSha256Hex, sha256Hex } from "./digest.ts";
-import { releaseBuffer } from "../codec/encoder_protocol.ts";
+import { releaseBuffer } from "../util/release_buffer.ts";
 import { decodeManifest, encodeManifest, type OpenedManifest } from "./manifest_codec.ts";
 import { markAuthenticated } from "./authenticity.ts";
 import {
@@ -114,7 +115,7 @@ export interface WriteStreamOptions {
    * "chunked" sources whose pieces are views of this pool's buffers: each buffer goes back to
    * it once its blob is encoded or found already stored.
    */
-  recycle?: BufferPool;
+  recycle?: ChunkBufferPool;
   /** Cancels the write; blobs already stored stay (unreferenced until a manifest names them). */
   signal?: AbortSignal;
 }

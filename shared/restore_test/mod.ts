@@ -25,4 +25,3 @@ export {
   type TableChecksum,
   type TableMismatch,
 } from "./table_checksum.ts";
-export { createRestoreTestStep, restoreTestDetails, type RestoreTestStepOptions } from "./step.ts";

@@ -10,9 +10,9 @@
 import postgres from "postgres";
 import { type BackupClass, backupClassOf } from "../database/backup_class.ts";
 import { loadDatabaseManifest } from "../database/manifest.ts";
-import { restoreDatabase } from "../database/restore.ts";
-import { prepareSession } from "../database/session.ts";
-import { tableLabel } from "../database/sql_text.ts";
+import { restoreDatabase } from "../database/restore/mod.ts";
+import { prepareSession } from "../pg/session.ts";
+import { tableLabel } from "../pg/sql_text.ts";
 import { type Repository, requireAuthenticated } from "../repository/mod.ts";
 import { createScratchDatabase, databaseExists, PLATFORM_TEMPLATE } from "./scratch_database.ts";
 import { scratchView } from "./scratch_view.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import postgres from "postgres";
-import { describeDatabase } from "../database/connect.ts";
+import { describeDatabase } from "../pg/connect.ts";
 
 /** Prefix of every scratch database's name. */
 export const SCRATCH_PREFIX = "sauvegarde_restore_test_";

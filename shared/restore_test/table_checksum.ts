@@ -15,10 +15,10 @@
  *
  * @module
  */
-import { copyOut, countNewlines } from "../database/copy_out.ts";
+import { copyOut, countNewlines } from "../pg/copy_out.ts";
 import { type ManifestTable, slicesDigest } from "../database/manifest.ts";
-import type { Queryable } from "../database/session.ts";
-import { tableLabel } from "../database/sql_text.ts";
+import type { Queryable } from "../pg/session.ts";
+import { tableLabel } from "../pg/sql_text.ts";
 import { StreamHash } from "../repository/digest.ts";
 
 /** One part of a table's read-back, cut where a slice of the backup ended. */

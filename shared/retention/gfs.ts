@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { RetentionPolicy } from "./policy.ts";
+import type { RetentionPolicy } from "../config/retention_policy.ts";
 
 /** A backup as retention sees it: its id and when it was taken. */
 export interface DatedBackup {

@@ -4,11 +4,10 @@
  *
  * @module
  */
-export * from "./policy.ts";
+export * from "../config/retention_policy.ts";
 export * from "./gfs.ts";
 export * from "./health.ts";
-export * from "./catalog.ts";
+export * from "./holdings.ts";
 export * from "./plan.ts";
 export * from "./prune.ts";
-export * from "./step.ts";
-export * from "./run_now.ts";
+export * from "../jobs/run_now.ts";

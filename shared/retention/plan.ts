@@ -1,6 +1,6 @@
 /**
  * The prune plan: which manifests retention removes and which blobs nothing references any
- * more, computed from a {@link Catalog} without changing anything. A dry run reports exactly
+ * more, computed from a {@link Holdings} without changing anything. A dry run reports exactly
  * this; a prune carries it out.
  *
  * Rules, in order of precedence:
@@ -21,11 +21,11 @@
  * @module
  */
 import type { BlobRef } from "../repository/repository.ts";
-import type { Catalog, CatalogManifest } from "./catalog.ts";
+import type { HeldManifest, Holdings } from "./holdings.ts";
 import type { BackupClass } from "../database/backup_class.ts";
 import { isFutureId, isFutureTime } from "../repository/backup_time.ts";
 import { type KeepReason, selectRetained } from "./gfs.ts";
-import { DEFAULT_CLASS_RETENTION, type RetentionPolicy } from "./policy.ts";
+import { DEFAULT_CLASS_RETENTION, type RetentionPolicy } from "../config/retention_policy.ts";
 
 /** Why a manifest is kept: a policy rule, or one of the safety rules. */
 export type KeptBecause = KeepReason | "newest-good" | "undated" | "future";
@@ -98,9 +98,9 @@ export interface PlanOptions {
 }
 
 /** Computes what a prune would remove. */
-export function planPrune(catalog: Catalog, options: PlanOptions): PrunePlan {
-  const byKind = new Map<string, CatalogManifest[]>();
-  for (const manifest of catalog.manifests) {
+export function planPrune(holdings: Holdings, options: PlanOptions): PrunePlan {
+  const byKind = new Map<string, HeldManifest[]>();
+  for (const manifest of holdings.manifests) {
     const list = byKind.get(manifest.kind) ?? [];
     list.push(manifest);
     byKind.set(manifest.kind, list);
@@ -114,25 +114,25 @@ export function planPrune(catalog: Catalog, options: PlanOptions): PrunePlan {
       otherManifests += manifests.length;
       continue;
     }
-    const plan = planKind(kind, manifests, { ...options, policy }, catalog);
+    const plan = planKind(kind, manifests, { ...options, policy }, holdings);
     for (const backup of plan.remove) removed.add(`${kind}/${backup.id}`);
     kinds.push(plan);
   }
 
   const referenced = new Set<string>();
-  for (const manifest of catalog.manifests) {
+  for (const manifest of holdings.manifests) {
     if (removed.has(`${manifest.kind}/${manifest.id}`)) continue;
     for (const ref of manifest.refs) referenced.add(ref.id);
   }
   const blobs: BlobPlan = {
-    stored: catalog.blobs.size,
+    stored: holdings.blobs.size,
     referenced: 0,
     young: 0,
     remove: [],
     removeBytes: 0,
   };
   const oldest = options.now.getTime() - options.graceMs;
-  for (const blob of catalog.blobs.values()) {
+  for (const blob of holdings.blobs.values()) {
     if (referenced.has(blob.id)) {
       blobs.referenced++;
     } else if (!blob.lastModified || blob.lastModified.getTime() > oldest) {
@@ -148,23 +148,21 @@ export function planPrune(catalog: Catalog, options: PlanOptions): PrunePlan {
 
 function planKind(
   kind: string,
-  manifests: CatalogManifest[],
+  manifests: HeldManifest[],
   options: PlanOptions & { policy: RetentionPolicy },
-  catalog: Catalog,
+  holdings: Holdings,
 ): KindPlan {
   const { policy } = options;
   const classPolicy = options.classPolicy ?? DEFAULT_CLASS_RETENTION;
-  const future = (m: CatalogManifest) =>
+  const future = (m: HeldManifest) =>
     isFutureTime(m.time, options.now) || isFutureId(m.id, options.now);
-  const dated = manifests.filter((m): m is CatalogManifest & { time: Date } =>
-    !!m.time && !future(m)
-  );
+  const dated = manifests.filter((m): m is HeldManifest & { time: Date } => !!m.time && !future(m));
   const full = dated.filter((m) => (m.class ?? "full") === "full");
   const retained = selectRetained(full, policy) as Map<string, KeptBecause[]>;
   const newest = [...full].sort((a, b) =>
     b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1)
   );
-  const newestGood = newest.find((manifest) => isComplete(manifest.refs, catalog));
+  const newestGood = newest.find((manifest) => isComplete(manifest.refs, holdings));
   if (newestGood) {
     retained.set(newestGood.id, [...(retained.get(newestGood.id) ?? []), "newest-good"]);
   } else if (newest[0]) {
@@ -197,6 +195,6 @@ function planKind(
   };
 }
 
-function isComplete(refs: readonly BlobRef[], catalog: Catalog): boolean {
-  return refs.every((ref) => catalog.blobs.get(ref.id)?.storedSize === ref.storedSize);
+function isComplete(refs: readonly BlobRef[], holdings: Holdings): boolean {
+  return refs.every((ref) => holdings.blobs.get(ref.id)?.storedSize === ref.storedSize);
 }

@@ -27,17 +27,17 @@ import { type LockInfo, PRUNE_LOCK, type RepositoryLock } from "../repository/lo
 import type { Repository } from "../repository/repository.ts";
 import type { RunKind } from "../runs/mod.ts";
 import {
-  type Catalog,
+  type Holdings,
   listManifestKeys,
   loadCatalogManifest,
   manifestKinds,
-  readCatalog,
+  readHoldings,
   splitKey,
-} from "./catalog.ts";
+} from "./holdings.ts";
 import { backupHealth, type RunHistory } from "./health.ts";
-import { eachLimit } from "./limit.ts";
+import { mapLimit } from "../util/concurrency.ts";
 import { planPrune, type PrunePlan } from "./plan.ts";
-import type { RetentionPolicy } from "./policy.ts";
+import type { RetentionPolicy } from "../config/retention_policy.ts";
 
 /** The name of the lock a prune holds (defined with the locks, which writers check). */
 export { PRUNE_LOCK };
@@ -101,7 +101,7 @@ export class PruneRefusedError extends Error {
  * Prunes one repository.
  *
  * @throws {PruneRefusedError} while backups fail or another live lock exists (nothing changed)
- * @throws {CatalogError} when a manifest cannot be read (nothing changed)
+ * @throws {HoldingsError} when a manifest cannot be read (nothing changed)
  */
 export async function prune(repository: Repository, options: PruneOptions): Promise<PruneReport> {
   const clock = options.clock ?? (() => new Date());
@@ -111,8 +111,8 @@ export async function prune(repository: Repository, options: PruneOptions): Prom
   const ttlMs = options.lockTtlMs ?? 15 * 60_000;
   if (!dryRun) lock = await takeLock(repository, options.owner ?? "prune", ttlMs);
   try {
-    const catalog = await readCatalog(repository);
-    const plan = planPrune(catalog, {
+    const holdings = await readHoldings(repository);
+    const plan = planPrune(holdings, {
       policies: options.policies,
       classPolicy: options.classPolicy,
       graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
@@ -129,7 +129,7 @@ export async function prune(repository: Repository, options: PruneOptions): Prom
     };
     if (dryRun || !lock) return report;
     const held = lock;
-    // Reading the catalog may have outlived the lock: make sure it is still ours and that no
+    // Reading the holdings may have outlived the lock: make sure it is still ours and that no
     // backup started meanwhile, before changing anything.
     await repository.refreshLock(held, { ttlMs });
     const arrived = await otherLocks(repository, held);
@@ -144,7 +144,7 @@ export async function prune(repository: Repository, options: PruneOptions): Prom
     const concurrency = options.concurrency ?? 8;
 
     for (const kindPlan of plan.kinds) {
-      await eachLimit(kindPlan.remove, concurrency, async (backup) => {
+      await mapLimit(kindPlan.remove, concurrency, async (backup) => {
         options.signal?.throwIfAborted();
         await keepAlive();
         await repository.removeManifest(kindPlan.kind, backup.id);
@@ -152,7 +152,7 @@ export async function prune(repository: Repository, options: PruneOptions): Prom
       });
     }
 
-    const late = await remark(repository, catalog);
+    const late = await remark(repository, holdings);
     if ("skip" in late) {
       report.sweep = "skipped";
       report.sweepSkipped = late.skip;
@@ -164,7 +164,7 @@ export async function prune(repository: Repository, options: PruneOptions): Prom
       report.sweepSkipped = `${describeLocks(others)} appeared during the prune`;
       return report;
     }
-    await eachLimit(plan.blobs.remove, concurrency, async (blob) => {
+    await mapLimit(plan.blobs.remove, concurrency, async (blob) => {
       options.signal?.throwIfAborted();
       if (late.referenced.has(blob.id)) {
         report.keptLate++;
@@ -233,14 +233,14 @@ function describeLocks(locks: LockInfo[]): string {
 }
 
 /**
- * The references of manifests that landed since the catalog was read (the catalog's kept
+ * The references of manifests that landed since the holdings was read (the holdings's kept
  * manifests already protect theirs), or why the sweep must not happen.
  */
 async function remark(
   repository: Repository,
-  catalog: Catalog,
+  holdings: Holdings,
 ): Promise<{ referenced: Set<string> } | { skip: string }> {
-  const known = new Set(catalog.manifests.map((m) => `${m.kind}/${m.id}`));
+  const known = new Set(holdings.manifests.map((m) => `${m.kind}/${m.id}`));
   const referenced = new Set<string>();
   try {
     for (const key of await listManifestKeys(repository)) {

@@ -86,7 +86,11 @@ function toRun(row: any): Run {
 export class RunStore {
   constructor(private readonly sql: postgres.Sql) {}
 
-  /** Creates a queued (or running) run; throws {@link RunConflictError} if one is live. */
+  /**
+   * Creates a queued run, or with `running` one already running in this process (no worker
+   * can claim it: work done inline, like the CLI's); throws {@link RunConflictError} if one is
+   * live.
+   */
   async create(
     input: {
       kind: RunKind;
@@ -95,15 +99,20 @@ export class RunStore {
       targets?: string[];
       details?: Record<string, unknown>;
       checkpoint?: Record<string, unknown>;
+      running?: boolean;
     },
   ): Promise<Run> {
     const sql = this.sql;
+    const running = input.running ?? false;
     try {
       const [row] = await sql`
-        insert into public.backup_runs (kind, trigger, requested_by, targets, details, checkpoint)
+        insert into public.backup_runs (kind, trigger, requested_by, targets, details, checkpoint,
+                                        status, started_at, heartbeat_at, attempts)
         values (${input.kind}, ${input.trigger}, ${input.requestedBy ?? null},
                 ${input.targets ?? []}, ${sql.json((input.details ?? {}) as postgres.JSONValue)},
-                ${sql.json((input.checkpoint ?? {}) as postgres.JSONValue)})
+                ${sql.json((input.checkpoint ?? {}) as postgres.JSONValue)},
+                ${running ? "running" : "queued"}, ${running ? sql`now()` : null},
+                ${running ? sql`now()` : null}, ${running ? 1 : 0})
         returning *`;
       return toRun(row);
     } catch (error) {

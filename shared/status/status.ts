@@ -8,7 +8,7 @@
  * @module
  */
 import type postgres from "postgres";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/mod.ts";
 import { firingAlerts } from "../alerts/mod.ts";
 import type { RunStore } from "../runs/mod.ts";
 import { objectiveFor } from "../verify/objectives.ts";

@@ -1,23 +1,14 @@
 /**
  * Writing restored objects to a Storage S3 endpoint: buckets, object heads for the
  * "already identical" check, and uploads that stream (a single PUT up to a threshold,
- * multipart above it) with content type, cache control and user metadata kept.
+ * multipart above it) with content type, cache control and user metadata kept; all through
+ * the one S3 client (`targets/s3_http.ts`).
  *
  * @module
  */
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  HeadObjectCommand,
-  ListBucketsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
-import { Readable } from "node:stream";
+import { awsCredentialChain, S3Http } from "../targets/s3_http.ts";
+import type { StorageS3Settings } from "./endpoint.ts";
 import type { ObjectEntry } from "./manifest.ts";
-import { normalizeEtag } from "./source.ts";
 
 /** Objects above this size are uploaded in parts (default 64 MiB). */
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
@@ -42,134 +33,96 @@ export interface ObjectHead {
   metadata: Record<string, string>;
 }
 
-/** Writes buckets and objects to a Storage S3 endpoint. */
+/** Writes buckets and objects to a Storage S3 endpoint (path-style, as Storage wants it). */
 export class StorageDestination {
-  constructor(private readonly client: S3Client) {}
+  readonly #http: S3Http;
+
+  /** Without keys in `settings`, it signs with what the AWS default credential chain finds. */
+  constructor(settings: StorageS3Settings) {
+    this.#http = new S3Http({
+      ...settings,
+      credentials: settings.accessKeyId === undefined
+        ? awsCredentialChain(settings.region ?? "us-east-1")
+        : undefined,
+    });
+  }
 
   /** Names of the buckets that exist. */
   async listBuckets(): Promise<Set<string>> {
-    const result = await this.client.send(new ListBucketsCommand({}));
-    return new Set((result.Buckets ?? []).map((b) => b.Name ?? "").filter(Boolean));
+    return new Set(await this.#http.listBuckets());
   }
 
   /** Creates a bucket; succeeds when it exists already. */
   async createBucket(name: string): Promise<void> {
-    try {
-      await this.client.send(new CreateBucketCommand({ Bucket: name }));
-    } catch (error) {
-      const code = (error as { name?: string }).name;
-      if (code !== "BucketAlreadyOwnedByYou" && code !== "BucketAlreadyExists") throw error;
-    }
+    await this.#http.createBucket(name);
   }
 
   /** Every object under a prefix of a bucket, by key (one listing instead of a HEAD each). */
   async listExisting(bucket: string, prefix = ""): Promise<Map<string, ExistingObject>> {
     const found = new Map<string, ExistingObject>();
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix || undefined,
-          ContinuationToken: token,
-        }),
-      );
-      for (const item of page.Contents ?? []) {
-        if (item.Key !== undefined) {
-          found.set(item.Key, { size: Number(item.Size ?? 0), etag: normalizeEtag(item.ETag) });
-        }
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    for await (const item of this.#http.listObjects(bucket, { prefix })) {
+      found.set(item.key, { size: item.size, etag: item.etag });
+    }
     return found;
   }
 
   /** The metadata of one object, or undefined when it does not exist. */
   async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
-    try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return {
-        size: Number(head.ContentLength ?? 0),
-        etag: normalizeEtag(head.ETag),
-        contentType: head.ContentType,
-        cacheControl: head.CacheControl,
-        contentEncoding: head.ContentEncoding,
-        contentDisposition: head.ContentDisposition,
-        metadata: { ...(head.Metadata ?? {}) },
-      };
-    } catch (error) {
-      const code = (error as { name?: string }).name;
-      if (code === "NotFound" || code === "NoSuchKey") return undefined;
-      throw error;
-    }
+    const head = await this.#http.headObject(bucket, key);
+    if (!head) return undefined;
+    return {
+      size: head.size,
+      etag: head.etag,
+      contentType: head.contentType,
+      cacheControl: head.cacheControl,
+      contentEncoding: head.contentEncoding,
+      contentDisposition: head.contentDisposition,
+      metadata: head.metadata,
+    };
   }
 
   /** Removes one object (missing is fine). */
   async remove(bucket: string, key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    await this.#http.deleteObject(bucket, key);
   }
 
-  /** Uploads one object from a stream of its bytes, with the entry's metadata. */
+  /**
+   * Uploads one object from a stream of its bytes, with the entry's metadata. A body that
+   * fails (a corrupt blob, one that does not match the snapshot) ends the upload with its own
+   * error, and nothing is stored under the key.
+   */
   async put(
     entry: ObjectEntry,
     body: ReadableStream<Uint8Array>,
     options: { signal?: AbortSignal; multipartThreshold?: number } = {},
   ): Promise<void> {
-    const common = {
-      Bucket: entry.bucket,
-      Key: entry.key,
-      ContentType: entry.contentType,
-      CacheControl: entry.cacheControl,
-      ContentEncoding: entry.contentEncoding,
-      ContentDisposition: entry.contentDisposition,
-      Metadata: entry.metadata,
+    const headers: Record<string, string | undefined> = {
+      "content-type": entry.contentType,
+      "cache-control": entry.cacheControl,
+      "content-encoding": entry.contentEncoding,
+      "content-disposition": entry.contentDisposition,
     };
-    const nodeBody = Readable.fromWeb(body as Parameters<typeof Readable.fromWeb>[0]);
-    // A body that fails (a corrupt blob, one that does not match the snapshot) must end the
-    // request with its own error: the SDK leaves a failing stream's error unhandled (it
-    // surfaced as an uncaught exception) and its request waiting for the rest of the body.
-    const failed = new AbortController();
-    let bodyError: unknown;
-    nodeBody.on("error", (error) => {
-      bodyError ??= error;
-      failed.abort(error);
-    });
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, failed.signal])
-      : failed.signal;
-    try {
-      if (entry.size <= (options.multipartThreshold ?? MULTIPART_THRESHOLD)) {
-        await this.client.send(
-          new PutObjectCommand({ ...common, Body: nodeBody, ContentLength: entry.size }),
-          { abortSignal: signal },
-        );
-      } else {
-        await this.#multipart(common, nodeBody, signal);
-      }
-    } catch (error) {
-      throw bodyError ?? error;
+    for (const [name, value] of Object.entries(entry.metadata ?? {})) {
+      headers[`x-amz-meta-${name.toLowerCase()}`] = value;
     }
-    if (bodyError) throw bodyError;
+    if (entry.size <= (options.multipartThreshold ?? MULTIPART_THRESHOLD)) {
+      await this.#http.putObjectStream(entry.bucket, entry.key, body, {
+        length: entry.size,
+        headers,
+        signal: options.signal,
+      });
+    } else {
+      await this.#http.upload(entry.bucket, entry.key, body, {
+        headers,
+        partSize: PART_SIZE,
+        queueSize: 2,
+        signal: options.signal,
+      });
+    }
   }
 
-  async #multipart(
-    params: ConstructorParameters<typeof PutObjectCommand>[0],
-    body: Readable,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
-      params: { ...params, Body: body },
-      partSize: PART_SIZE,
-      queueSize: 2,
-      leavePartsOnError: false,
-    });
-    const onAbort = () => upload.abort().catch(() => {});
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      await upload.done();
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
+  /** Closes the idle connections. */
+  async close(): Promise<void> {
+    await this.#http.close();
   }
 }

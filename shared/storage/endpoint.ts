@@ -1,6 +1,6 @@
 /**
- * How to reach a Storage S3 endpoint, and how to print one: apart from the SDK client
- * (`s3_client.ts`), so that snapshots, which read through `../targets/s3_http.ts`, never load the SDK.
+ * How to reach a Storage S3 endpoint (read by `source.ts`, written by `destination.ts`, both
+ * through the one S3 client `../targets/s3_http.ts`), and how to print one.
  *
  * @module
  */

@@ -2,9 +2,9 @@
  * The blob encoder of Storage snapshots: the inline encoder (`shared/codec/encoder.ts`), except
  * that a blob stored uncompressed and unencrypted is framed in place. Its stored form is a
  * header followed by the plaintext unchanged, so when the caller gives the plaintext up and
- * left room before it in the same buffer (`buffer_pool.ts`), the header is written there and
- * the stored blob is a view of that buffer: no copy of an 8 MiB part, which would be freed only
- * at V8's next garbage collection. The bytes are those `encodeBlob` writes (blob format 1).
+ * left room before it in the same buffer (`util/body_buffer_pool.ts`), the header is written
+ * there and the stored blob is a view of that buffer: no copy of an 8 MiB part, which would be
+ * freed only at V8's next garbage collection. The bytes are those `encodeBlob` writes (blob format 1).
  *
  * @module
  */

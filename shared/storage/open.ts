@@ -5,7 +5,7 @@
  * @module
  */
 import type postgres from "postgres";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/mod.ts";
 import type { BlobEncoder } from "../codec/encoder.ts";
 import { inPlaceEncoder } from "./in_place_encoder.ts";
 import { Repository } from "../repository/mod.ts";
@@ -15,7 +15,7 @@ import {
 } from "../repository/open.ts";
 import { printableEndpoint, type StorageS3Settings } from "./endpoint.ts";
 import { S3Http } from "../targets/s3_http.ts";
-import type { SnapshotContext } from "./snapshot.ts";
+import type { SnapshotContext } from "./snapshot/mod.ts";
 import { StorageSource } from "./source.ts";
 
 /** Storage is not configured, so nothing can be snapshotted. */

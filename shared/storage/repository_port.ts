@@ -5,14 +5,8 @@
  * @module
  */
 import type { LockInfo, RepositoryLock } from "../repository/locks.ts";
+import type { BlobRef } from "../repository/repository.ts";
 import type { StorageTarget } from "../targets/target.ts";
-
-/** A stored blob, as manifests reference it. */
-export interface BlobRef {
-  id: string;
-  size: number;
-  storedSize: number;
-}
 
 /** The repository operations Storage snapshots and restores rely on. */
 export interface SnapshotRepository {

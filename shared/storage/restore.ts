@@ -16,8 +16,8 @@ import {
   type StorageManifest,
 } from "./manifest.ts";
 import type { SnapshotRepository } from "./repository_port.ts";
-import { WeightedLimiter } from "./limiter.ts";
-import { listSnapshotIds } from "./catalog.ts";
+import { WeightedLimiter } from "../util/concurrency.ts";
+import { listSnapshotIds } from "./snapshot_list.ts";
 import { isFutureId, refuseFutureId } from "../repository/backup_time.ts";
 import { createHash } from "node:crypto";
 import { carryAuthentication, requireAuthenticated } from "../repository/authenticity.ts";

@@ -1,11 +1,18 @@
 /**
  * Reading Supabase Storage through its S3-compatible endpoint: every bucket, a complete
  * recursive listing (ListObjectsV2, followed across pages by continuation token; never the
- * REST list(), which is one folder of 100 entries), and object bodies in bounded parts.
+ * REST list(), which is one folder of 100 entries), and object bodies in bounded parts, all
+ * through the one S3 client (`targets/s3_http.ts`).
  *
  * @module
  */
-import { errorFrom, S3Http, S3ResponseError, xmlBlocks, xmlValue } from "../targets/s3_http.ts";
+import {
+  errorFrom,
+  normalizeEtag,
+  objectHead,
+  type S3Http,
+  S3ResponseError,
+} from "../targets/s3_http.ts";
 
 /** One object as the listing reports it. */
 export interface ListedObject {
@@ -58,19 +65,13 @@ export class BucketNotFoundError extends Error {
   }
 }
 
-/** Strips the quotes S3 puts around ETags. */
-export function normalizeEtag(etag: string | undefined): string {
-  return (etag ?? "").replace(/^W\//, "").replace(/^"|"$/g, "");
-}
-
 /** Reads buckets and objects from a Storage S3 endpoint. */
 export class StorageSource {
   constructor(private readonly http: S3Http) {}
 
   /** Names of every bucket, sorted. */
   async listBuckets(options: { signal?: AbortSignal } = {}): Promise<string[]> {
-    const xml = await this.http.text(undefined, undefined, { signal: options.signal });
-    return xmlBlocks(xml, "Bucket").map((b) => xmlValue(b, "Name") ?? "").filter(Boolean).sort();
+    return (await this.http.listBuckets(options)).sort();
   }
 
   /**
@@ -81,43 +82,27 @@ export class StorageSource {
     bucket: string,
     options: { startAfter?: string; pageSize?: number; signal?: AbortSignal } = {},
   ): AsyncIterable<ListedObject> {
-    let token: string | undefined;
-    do {
-      let xml: string;
-      try {
-        xml = await this.http.text(bucket, undefined, {
-          query: {
-            "list-type": "2",
-            "max-keys": String(options.pageSize ?? 1000),
-            "continuation-token": token,
-            "start-after": token ? undefined : options.startAfter,
-          },
-          signal: options.signal,
-        });
-      } catch (error) {
-        if (error instanceof S3ResponseError && error.code === "NoSuchBucket") {
-          throw new BucketNotFoundError(bucket);
-        }
-        throw error;
-      }
-      for (const item of xmlBlocks(xml, "Contents")) {
-        const key = xmlValue(item, "Key");
-        if (key === undefined) continue;
-        const modified = xmlValue(item, "LastModified");
+    const listing = this.http.listObjects(bucket, {
+      startAfter: options.startAfter,
+      pageSize: options.pageSize ?? 1000,
+      signal: options.signal,
+    });
+    try {
+      for await (const item of listing) {
         yield {
           bucket,
-          key,
-          size: Number(xmlValue(item, "Size") ?? 0),
-          etag: normalizeEtag(xmlValue(item, "ETag")),
-          lastModified: modified ? new Date(modified).toISOString() : new Date(0).toISOString(),
+          key: item.key,
+          size: item.size,
+          etag: item.etag,
+          lastModified: new Date(item.lastModified ?? 0).toISOString(),
         };
       }
-      const truncated = xmlValue(xml, "IsTruncated") === "true";
-      token = truncated ? xmlValue(xml, "NextContinuationToken") : undefined;
-      if (truncated && !token) {
-        throw new Error(`Listing of bucket "${bucket}" was truncated without a continuation token`);
+    } catch (error) {
+      if (error instanceof S3ResponseError && error.code === "NoSuchBucket") {
+        throw new BucketNotFoundError(bucket);
       }
-    } while (token);
+      throw error;
+    }
   }
 
   /**
@@ -153,7 +138,12 @@ export class StorageSource {
       ? totalFromRange(first.headers.get("content-range"))
       : Number(first.headers.get("content-length") ?? 0);
     const etag = first.headers.get("etag") ?? "";
-    const head = { size: total, ...describe(first.headers) };
+    const { size: _partLength, ...described } = objectHead(first.headers);
+    const head = {
+      ...described,
+      size: total,
+      lastModified: described.lastModified ?? new Date(0).toISOString(),
+    };
     if (!partial && total > partSize) {
       // Larger than listed, or the server ignored the range: stream it rather than hold it.
       return { ...head, body: first.body ?? ReadableStream.from([]) };
@@ -178,7 +168,7 @@ export class StorageSource {
         throw new Error(`The Storage endpoint ignored a ranged read of "${key}"`);
       }
       // Also checked here, for endpoints that ignore If-Match.
-      if (normalizeEtag(response.headers.get("etag") ?? "") !== normalizeEtag(etag)) {
+      if (normalizeEtag(response.headers.get("etag")) !== normalizeEtag(etag)) {
         await response.body?.cancel();
         throw new ObjectChangedError(bucket, key);
       }
@@ -226,47 +216,6 @@ export class StorageSource {
     }
     throw error;
   }
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** Header values arrive as Latin-1 code units; UTF-8 metadata is decoded back when valid. */
-function headerText(value: string): string {
-  let high = false;
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code > 0xff) return value;
-    if (code >= 0x80) high = true;
-  }
-  if (!high) return value;
-  try {
-    return utf8.decode(Uint8Array.from(value, (c) => c.charCodeAt(0)));
-  } catch {
-    return value;
-  }
-}
-
-function describe(headers: Headers): Omit<SourceObject, "body" | "size"> {
-  const optional = (name: string) => {
-    const value = headers.get(name);
-    return value === null ? undefined : headerText(value);
-  };
-  const metadata: Record<string, string> = {};
-  headers.forEach((value, name) => {
-    if (name.startsWith("x-amz-meta-")) {
-      metadata[name.slice("x-amz-meta-".length)] = headerText(value);
-    }
-  });
-  const modified = headers.get("last-modified");
-  return {
-    etag: normalizeEtag(headers.get("etag") ?? ""),
-    lastModified: (modified ? new Date(modified) : new Date(0)).toISOString(),
-    contentType: optional("content-type"),
-    cacheControl: optional("cache-control"),
-    contentEncoding: optional("content-encoding"),
-    contentDisposition: optional("content-disposition"),
-    metadata,
-  };
 }
 
 async function* once(part: Promise<Uint8Array>): AsyncGenerator<Uint8Array> {

@@ -9,15 +9,8 @@
 
 import { basename, dirname, join, resolve } from "node:path";
 import { checkKey, checkPrefix, checkRange, isTempName, tempSuffix } from "./keys.ts";
-import {
-  type LoadOptions,
-  NotFoundError,
-  type ObjectInfo,
-  type SavedObject,
-  type SaveOptions,
-  type StorageTarget,
-  TargetError,
-} from "./target.ts";
+import type { LoadOptions, ObjectInfo, SavedObject, SaveOptions, StorageTarget } from "./target.ts";
+import { NotFoundError, TargetError } from "../util/errors.ts";
 import { verifyBody } from "./verify_stream.ts";
 
 const READ_CHUNK = 256 * 1024;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { TargetError } from "./target.ts";
+import { TargetError } from "../util/errors.ts";
 
 const TEMP_NAME = /\.tmp-[0-9a-f]{16}$/;
 

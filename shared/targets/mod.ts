@@ -1,12 +1,10 @@
 /**
- * Storage targets: the interface, the filesystem and S3 implementations, opening one from a
- * URL, and the retrying and concurrency-limiting wrappers.
+ * Storage targets: the interface, the filesystem and S3 implementations, and opening one from
+ * a URL (the one place targets are built; see `open_target.ts`).
  *
  * @example
  * ```ts
- * const target = new RetryingTarget(
- *   new LimitedTarget(openTarget(url, { s3: credentials }), { limit: 8 }),
- * );
+ * const target = openTarget(url, { s3: credentials });
  * ```
  *
  * @module
@@ -22,6 +20,4 @@ export {
   type S3ConnectionOptions,
   type TargetSpec,
 } from "./open_target.ts";
-export { isTransientError, RetryingTarget, type RetryOptions } from "./retrying_target.ts";
-export { LimitedTarget, type LimitOptions } from "./limited_target.ts";
 export { checkKey, checkPrefix } from "./keys.ts";

@@ -9,6 +9,12 @@
  * Credentials never travel in a URL: a URL with user info or a secret-looking query parameter
  * is rejected, and they are passed as options by the configuration instead.
  *
+ * The one place the engine builds its targets (restic's `wrapBackend`), so production and tests
+ * get the same ones. There is no wrapper to apply: retries happen per request inside the S3
+ * client (`s3_http.ts`, `util/retry.ts`), where a failed part of an upload is sent again,
+ * which a retry of the whole save could not do for a stream; and the callers bound their own
+ * concurrency (`util/concurrency.ts`), by bytes where memory is what runs out.
+ *
  * @module
  */
 
@@ -16,7 +22,8 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FileTarget } from "./file_target.ts";
 import { S3Target } from "./s3_target.ts";
-import { type StorageTarget, TargetError } from "./target.ts";
+import type { StorageTarget } from "./target.ts";
+import { TargetError } from "../util/errors.ts";
 import { redactUrl } from "../util/redact.ts";
 
 /** S3 settings that do not belong in a target URL, or defaults for those that may. */

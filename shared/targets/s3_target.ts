@@ -11,11 +11,10 @@
  * untouched, and no temporary key, copy (CopyObject is limited to 5 GiB; larger objects would
  * need UploadPartCopy) or cleanup is needed.
  *
- * Requests: with static credentials every request but a multipart upload is signed here and
- * sent with `fetch` (`s3_http.ts`), and the AWS SDK (with `@aws-sdk/lib-storage`) is loaded
- * only when a stream is saved: in Deno the SDK costs about 0.7 ms of CPU per request against
- * 0.2 ms, and 30 MB of memory once loaded. Without static credentials (the SDK's provider
- * chain: environment, profiles, instance roles) every request goes through the SDK.
+ * Requests: every request goes through the one S3 client (`s3_http.ts`: SigV4-signed `fetch`,
+ * uploads over `node:http`, each request retried on network errors, 5xx and 429). Without
+ * static credentials, it signs with what the AWS SDK's default chain finds (environment,
+ * profiles, instance roles); the SDK is loaded only then.
  *
  * How a save knows the store kept every byte: a body given as bytes goes in one PUT carrying
  * its SHA-256 as
@@ -26,27 +25,18 @@
  * such as SSE-KMS buckets) a HEAD compares the stored length with the bytes sent; a store that
  * stored a different length has its object deleted and the save fails.
  *
- * Limits: an abort arriving after the whole body was read and verified cannot stop the final
- * request any more; the save then completes. Part uploads already in flight finish before the
- * multipart upload is aborted.
+ * Limits: an abort arriving while the final request (the PUT, or the completion of a multipart
+ * upload) is on its way cannot stop it any more; the save then completes. Part uploads already
+ * in flight finish before the multipart upload is aborted.
  *
  * @module
  */
 
-import type { S3Client } from "@aws-sdk/client-s3";
 import { createHash } from "node:crypto";
 import { checkKey, checkPrefix, checkRange } from "./keys.ts";
-import { errorFrom, S3Http, S3ResponseError, xmlBlocks, xmlValue } from "./s3_http.ts";
-import {
-  IntegrityError,
-  type LoadOptions,
-  NotFoundError,
-  type ObjectInfo,
-  type SavedObject,
-  type SaveOptions,
-  type StorageTarget,
-  TargetError,
-} from "./target.ts";
+import { awsCredentialChain, errorFrom, S3Http, S3ResponseError } from "./s3_http.ts";
+import type { LoadOptions, ObjectInfo, SavedObject, SaveOptions, StorageTarget } from "./target.ts";
+import { IntegrityError, NotFoundError, TargetError } from "../util/errors.ts";
 import { checkDigest, digestBytes, verifyBody } from "./verify_stream.ts";
 
 /** Options for {@link S3Target}. */
@@ -59,7 +49,7 @@ export interface S3TargetOptions {
   endpoint?: string;
   /** Region (default "us-east-1"; R2 uses "auto"). */
   region?: string;
-  /** Access key id; with `secretAccessKey`. Without both, the SDK's default provider chain is used. */
+  /** Access key id; with `secretAccessKey`. Without both, the AWS default credential chain is used. */
   accessKeyId?: string;
   secretAccessKey?: string;
   sessionToken?: string;
@@ -69,11 +59,7 @@ export interface S3TargetOptions {
   partSize?: number;
   /** Parts uploaded at once (default 2); memory is about (queueSize + 1) × partSize per save. */
   queueSize?: number;
-  /** Attempts per request inside the SDK (its default when unset). */
-  maxAttempts?: number;
-  /** An SDK client to use instead of building one; it is not destroyed by `close()`. */
-  client?: S3Client;
-  /** The `fetch` signed requests go through (tests put faults in between). */
+  /** The `fetch` requests go through, uploads included (tests put faults in between). */
   fetch?: typeof fetch;
 }
 
@@ -86,29 +72,21 @@ const MIB = 1024 * 1024;
  */
 export const MD5_PROOF_BYTES = MIB;
 
-type Sdk = typeof import("@aws-sdk/client-s3");
-
 /** A {@link StorageTarget} on an S3-compatible bucket. */
 export class S3Target implements StorageTarget {
   readonly kind = "s3" as const;
   readonly location: string;
-  readonly #options: S3TargetOptions;
   readonly #bucket: string;
   readonly #prefix: string;
   readonly #partSize: number;
   readonly #queueSize: number;
-  /** Signed `fetch`, for everything but multipart uploads; only with static credentials. */
-  readonly #http?: S3Http;
-  /** The SDK and its client, loaded on first need. */
-  #sdk?: Promise<{ s3: Sdk; client: S3Client }>;
-  #ownsClient = false;
+  readonly #http: S3Http;
 
   constructor(options: S3TargetOptions) {
     if (!options.bucket) throw new TargetError("S3 target needs a bucket name");
     if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
       throw new TargetError("S3 credentials need both an access key id and a secret access key");
     }
-    this.#options = options;
     this.#bucket = options.bucket;
     const prefix = (options.prefix ?? "").replace(/^\/+|\/+$/g, "");
     if (prefix) checkPrefix(prefix);
@@ -118,51 +96,23 @@ export class S3Target implements StorageTarget {
     const endpoint = options.endpoint ? publicEndpoint(options.endpoint) : undefined;
     this.location = `s3://${this.#bucket}/${prefix}` +
       (endpoint ? `?endpoint=${encodeURIComponent(endpoint)}` : "");
-    if (options.accessKeyId !== undefined) {
-      const region = options.region ?? "us-east-1";
-      const pathStyle = options.forcePathStyle ?? options.endpoint !== undefined;
-      this.#http = new S3Http({
-        endpoint: options.endpoint ?? `https://s3.${region}.amazonaws.com`,
-        region,
-        accessKeyId: options.accessKeyId,
-        secretAccessKey: options.secretAccessKey,
-        sessionToken: options.sessionToken,
-        // Dotted bucket names do not match a wildcard TLS certificate: path-style for those.
-        virtualHosted: !pathStyle && !this.#bucket.includes("."),
-        fetch: options.fetch,
-      });
-    }
+    const region = options.region ?? "us-east-1";
+    const pathStyle = options.forcePathStyle ?? options.endpoint !== undefined;
+    this.#http = new S3Http({
+      endpoint: options.endpoint ?? `https://s3.${region}.amazonaws.com`,
+      region,
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      sessionToken: options.sessionToken,
+      credentials: options.accessKeyId === undefined ? awsCredentialChain(region) : undefined,
+      // Dotted bucket names do not match a wildcard TLS certificate: path-style for those.
+      virtualHosted: !pathStyle && !this.#bucket.includes("."),
+      fetch: options.fetch,
+    });
   }
 
   #key(key: string): string {
     return this.#prefix + checkKey(key);
-  }
-
-  /** The AWS SDK and a client, loaded and built on first use. */
-  #useSdk(): Promise<{ s3: Sdk; client: S3Client }> {
-    this.#sdk ??= import("@aws-sdk/client-s3").then((s3) => {
-      const options = this.#options;
-      if (options.client) return { s3, client: options.client };
-      this.#ownsClient = true;
-      const client = new s3.S3Client({
-        endpoint: options.endpoint,
-        region: options.region ?? "us-east-1",
-        forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
-        maxAttempts: options.maxAttempts,
-        credentials: options.accessKeyId !== undefined
-          ? {
-            accessKeyId: options.accessKeyId,
-            secretAccessKey: options.secretAccessKey!,
-            sessionToken: options.sessionToken,
-          }
-          : undefined,
-        // Many S3-compatible stores reject the newer default flexible checksums.
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-      });
-      return { s3, client };
-    });
-    return this.#sdk;
   }
 
   async save(
@@ -172,58 +122,29 @@ export class S3Target implements StorageTarget {
   ): Promise<SavedObject> {
     const fullKey = this.#key(key);
     const { signal } = options;
-    let digest: { size: number; sha256: string };
     if (body instanceof Uint8Array) {
-      digest = digestBytes(body);
+      const digest = digestBytes(body);
       checkDigest(key, digest, options);
       signal?.throwIfAborted();
-      if (this.#http) {
-        await this.#putSigned(key, fullKey, body, digest.sha256, signal);
-        return { key, ...digest };
-      }
-      const { s3, client } = await this.#useSdk();
-      try {
-        await client.send(
-          new s3.PutObjectCommand({
-            Bucket: this.#bucket,
-            Key: fullKey,
-            Body: body,
-            ContentLength: body.byteLength,
-            ContentType: "application/octet-stream",
-          }),
-          { abortSignal: signal },
-        );
-      } catch (error) {
-        throw this.#error(error, "Saving", key);
-      }
-    } else {
-      const verified = verifyBody(key, body, options);
-      let upload;
-      try {
-        const [{ client }, { Upload }] = await Promise.all([
-          this.#useSdk(),
-          import("@aws-sdk/lib-storage"),
-        ]);
-        upload = new Upload({
-          client,
-          params: {
-            Bucket: this.#bucket,
-            Key: fullKey,
-            Body: verified.readable,
-            ContentType: "application/octet-stream",
-          },
-          partSize: this.#partSize,
-          queueSize: this.#queueSize,
-          leavePartsOnError: false,
-        });
-        await upload.done();
-      } catch (error) {
-        verified.readable.cancel(error).catch(() => {});
-        throw verified.failure ?? this.#error(error, "Saving", key);
-      }
-      if (verified.failure) throw verified.failure;
-      digest = verified.digest();
+      await this.#putSigned(key, fullKey, body, digest.sha256, signal);
+      return { key, ...digest };
     }
+    const verified = verifyBody(key, body, options);
+    try {
+      await this.#http.upload(this.#bucket, fullKey, verified.readable, {
+        headers: { "content-type": "application/octet-stream" },
+        partSize: this.#partSize,
+        queueSize: this.#queueSize,
+        signal,
+      });
+    } catch (error) {
+      verified.readable.cancel(error).catch(() => {});
+      if (verified.failure) throw verified.failure;
+      if (signal?.aborted) throw signal.reason;
+      throw this.#error(error, "Saving", key);
+    }
+    if (verified.failure) throw verified.failure;
+    const digest = verified.digest();
     await this.#checkStoredLength(key, digest.size);
     return { key, ...digest };
   }
@@ -243,17 +164,21 @@ export class S3Target implements StorageTarget {
     const md5 = body.byteLength <= MD5_PROOF_BYTES
       ? createHash("md5").update(body).digest()
       : undefined;
-    const response = await this.#send("Saving", key, "PUT", fullKey, {
-      body,
-      payloadHash: sha256,
-      headers: {
-        "content-type": "application/octet-stream",
-        "content-md5": md5?.toString("base64"),
-      },
-      signal,
-    });
-    await response.body?.cancel();
-    const etag = (response.headers.get("etag") ?? "").replace(/^W\//, "").replaceAll('"', "");
+    let headers: Headers;
+    try {
+      headers = await this.#http.putObject(this.#bucket, fullKey, body, {
+        payloadHash: sha256,
+        headers: {
+          "content-type": "application/octet-stream",
+          "content-md5": md5?.toString("base64"),
+        },
+        signal,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.#error(error, "Saving", key);
+    }
+    const etag = (headers.get("etag") ?? "").replace(/^W\//, "").replaceAll('"', "");
     if (md5 && etag === md5.toString("hex")) return;
     await this.#checkStoredLength(key, body.byteLength);
   }
@@ -269,37 +194,6 @@ export class S3Target implements StorageTarget {
     }
   }
 
-  /**
-   * Sends one signed request; answers other than 2xx (and those in `accept`) are thrown as
-   * target errors, an abort as the signal's reason.
-   */
-  async #send(
-    action: string,
-    key: string,
-    method: "GET" | "HEAD" | "PUT" | "DELETE",
-    fullKey: string | undefined,
-    options: Parameters<S3Http["request"]>[3] & { accept?: number[] } = {},
-  ): Promise<Response> {
-    let response: Response;
-    try {
-      response = await this.#http!.request(method, this.#bucket, fullKey, options);
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      throw this.#error(error, action, key);
-    }
-    if (response.ok || options.accept?.includes(response.status)) return response;
-    // A HEAD answer has no body to name the error: its status has to do.
-    const error = method === "HEAD"
-      ? new S3ResponseError(
-        response.status,
-        response.status === 404 ? "NotFound" : `Http${response.status}`,
-        `The store answered ${response.status}`,
-      )
-      : errorFrom(response.status, await response.text());
-    if (method === "HEAD") await response.body?.cancel();
-    throw this.#error(error, action, key);
-  }
-
   async load(key: string, options: LoadOptions = {}): Promise<ReadableStream<Uint8Array>> {
     const { offset = 0, length, signal } = options;
     const fullKey = this.#key(key);
@@ -313,158 +207,82 @@ export class S3Target implements StorageTarget {
     const range = ranged
       ? `bytes=${offset}-${length !== undefined ? offset + length - 1 : ""}`
       : undefined;
-    if (this.#http) {
-      const response = await this.#send("Loading", key, "GET", fullKey, {
+    let response: Response;
+    try {
+      response = await this.#http.request("GET", this.#bucket, fullKey, {
         headers: { range },
         signal,
-        accept: [416],
       });
-      if (response.status === 416) {
-        await response.body?.cancel();
-        await this.stat(key);
-        return emptyStream();
-      }
-      // Some stores ignore a range (or part of it): cut the answer to the asked bytes.
-      const start = ranged && response.status !== 206 ? offset : 0;
-      return slice(response.body ?? emptyStream(), start, length);
-    }
-    const { s3, client } = await this.#useSdk();
-    try {
-      const response = await client.send(
-        new s3.GetObjectCommand({ Bucket: this.#bucket, Key: fullKey, Range: range }),
-        { abortSignal: signal },
-      );
-      if (!response.Body) throw new TargetError(`S3 returned no body for "${key}"`);
-      const stream = response.Body.transformToWebStream() as ReadableStream<Uint8Array>;
-      const start = ranged && !response.ContentRange ? offset : 0;
-      return slice(stream, start, length);
     } catch (error) {
-      if (statusOf(error) === 416 || nameOf(error) === "InvalidRange") {
-        await this.stat(key);
-        return emptyStream();
-      }
+      if (signal?.aborted) throw signal.reason;
       throw this.#error(error, "Loading", key);
     }
+    if (response.status === 416) {
+      await response.body?.cancel();
+      await this.stat(key);
+      return emptyStream();
+    }
+    if (!response.ok) {
+      throw this.#error(errorFrom(response.status, await response.text()), "Loading", key);
+    }
+    // Some stores ignore a range (or part of it): cut the answer to the asked bytes.
+    const start = ranged && response.status !== 206 ? offset : 0;
+    return slice(response.body ?? emptyStream(), start, length);
   }
 
   async stat(key: string): Promise<ObjectInfo> {
     const fullKey = this.#key(key);
-    if (this.#http) {
-      const response = await this.#send("Reading", key, "HEAD", fullKey);
-      await response.body?.cancel();
-      const modified = response.headers.get("last-modified");
-      return {
-        key,
-        size: Number(response.headers.get("content-length") ?? 0),
-        lastModified: modified ? new Date(modified) : undefined,
-      };
-    }
-    const { s3, client } = await this.#useSdk();
+    let head;
     try {
-      const head = await client.send(
-        new s3.HeadObjectCommand({ Bucket: this.#bucket, Key: fullKey }),
-      );
-      return { key, size: head.ContentLength ?? 0, lastModified: head.LastModified };
+      head = await this.#http.headObject(this.#bucket, fullKey);
     } catch (error) {
       throw this.#error(error, "Reading", key);
     }
+    if (!head) throw new NotFoundError(key, this.location);
+    return {
+      key,
+      size: head.size,
+      lastModified: head.lastModified ? new Date(head.lastModified) : undefined,
+    };
   }
 
   async *list(prefix: string, options: { signal?: AbortSignal } = {}): AsyncIterable<ObjectInfo> {
     checkPrefix(prefix);
-    let token: string | undefined;
-    do {
-      const page = await this.#listPage(prefix, token, options.signal);
-      for (const item of page.items) {
-        if (!item.key.startsWith(this.#prefix)) continue;
-        yield { ...item, key: item.key.slice(this.#prefix.length) };
+    const listing = this.#http.listObjects(this.#bucket, {
+      prefix: this.#prefix + prefix,
+      signal: options.signal,
+    })[Symbol.asyncIterator]();
+    while (true) {
+      let next: IteratorResult<{ key: string; size: number; lastModified?: string }>;
+      try {
+        next = await listing.next();
+      } catch (error) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        throw this.#error(error, "Listing", prefix);
       }
-      token = page.truncated ? page.token : undefined;
-      if (page.truncated && !token) {
-        throw new TargetError(`Listing "${prefix}" on ${this.location} stopped without a token`);
-      }
-    } while (token);
-  }
-
-  async #listPage(
-    prefix: string,
-    token: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<{ items: ObjectInfo[]; truncated: boolean; token?: string }> {
-    if (this.#http) {
-      const response = await this.#send("Listing", prefix, "GET", undefined, {
-        query: {
-          "list-type": "2",
-          prefix: this.#prefix + prefix || undefined,
-          "continuation-token": token,
-        },
-        signal,
-      });
-      const xml = await response.text();
-      return {
-        items: xmlBlocks(xml, "Contents").flatMap((item) => {
-          const key = xmlValue(item, "Key");
-          if (key === undefined) return [];
-          const modified = xmlValue(item, "LastModified");
-          return [{
-            key,
-            size: Number(xmlValue(item, "Size") ?? 0),
-            lastModified: modified ? new Date(modified) : undefined,
-          }];
-        }),
-        truncated: xmlValue(xml, "IsTruncated") === "true",
-        token: xmlValue(xml, "NextContinuationToken"),
+      if (next.done) return;
+      const item = next.value;
+      if (!item.key.startsWith(this.#prefix)) continue;
+      yield {
+        key: item.key.slice(this.#prefix.length),
+        size: item.size,
+        lastModified: item.lastModified ? new Date(item.lastModified) : undefined,
       };
     }
-    const { s3, client } = await this.#useSdk();
-    let page;
-    try {
-      page = await client.send(
-        new s3.ListObjectsV2Command({
-          Bucket: this.#bucket,
-          Prefix: this.#prefix + prefix,
-          ContinuationToken: token,
-        }),
-        { abortSignal: signal },
-      );
-    } catch (error) {
-      throw this.#error(error, "Listing", prefix);
-    }
-    return {
-      items: (page.Contents ?? []).flatMap((item) =>
-        item.Key === undefined
-          ? []
-          : [{ key: item.Key, size: item.Size ?? 0, lastModified: item.LastModified }]
-      ),
-      truncated: page.IsTruncated === true,
-      token: page.NextContinuationToken,
-    };
   }
 
   async remove(key: string): Promise<void> {
     const fullKey = this.#key(key);
     try {
-      if (this.#http) {
-        const response = await this.#send("Removing", key, "DELETE", fullKey);
-        await response.body?.cancel();
-        return;
-      }
-      const { s3, client } = await this.#useSdk();
-      try {
-        await client.send(new s3.DeleteObjectCommand({ Bucket: this.#bucket, Key: fullKey }));
-      } catch (error) {
-        throw this.#error(error, "Removing", key);
-      }
+      await this.#http.deleteObject(this.#bucket, fullKey);
     } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
+      const mapped = this.#error(error, "Removing", key);
+      if (!(mapped instanceof NotFoundError)) throw mapped;
     }
   }
 
   async close(): Promise<void> {
-    await this.#http?.close();
-    if (!this.#sdk) return;
-    const { client } = await this.#sdk.catch(() => ({ client: undefined }));
-    if (this.#ownsClient) client?.destroy();
+    await this.#http.close();
   }
 
   #error(error: unknown, action: string, key: string): unknown {
@@ -482,12 +300,6 @@ export class S3Target implements StorageTarget {
     }
     const name = nameOf(error);
     if (name === "AbortError") return error;
-    if (
-      name === "NoSuchKey" || name === "NotFound" ||
-      (statusOf(error) === 404 && !name?.startsWith("NoSuchBucket"))
-    ) {
-      return new NotFoundError(key, this.location);
-    }
     const detail = error instanceof Error ? error.message || name : String(error);
     return new TargetError(`${action} "${key}" on ${this.location} failed: ${detail}`, {
       cause: error,
@@ -497,11 +309,6 @@ export class S3Target implements StorageTarget {
 
 function nameOf(error: unknown): string | undefined {
   return (error as { name?: string } | undefined)?.name;
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
-    ?.httpStatusCode;
 }
 
 /** An endpoint without user info, query or fragment, fit for printing. */

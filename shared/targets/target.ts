@@ -3,8 +3,10 @@
  *
  * Keys are relative, slash-separated paths ("blobs/ab/ab12…", "manifests/database/x.json").
  * Implementations: the local filesystem (`file_target.ts`) and S3-compatible stores
- * (`s3_target.ts`). Every implementation runs the shared contract suite in
- * `tests/targets_contract_test.ts`.
+ * (`s3_target.ts`); tests also use an in-memory one (`tests/support/memory_target.ts`). Every
+ * implementation runs the one contract suite, `tests/support/target_contract.ts`. The errors
+ * they raise (`TargetError`, `NotFoundError`, `IntegrityError`) live in
+ * `util/errors.ts`, as the codec and the repository raise them too.
  *
  * @module
  */
@@ -55,11 +57,11 @@ export interface LoadOptions {
  * Contract (checked by the shared suite):
  * - `save` is all-or-nothing: after it rejects (stream error, size or hash mismatch, abort),
  *   no object exists under the key, and a previous object under the key is untouched.
- * - `load` and `stat` reject with {@link NotFoundError} for a missing key.
+ * - `load` and `stat` reject with `NotFoundError` for a missing key.
  * - `list` yields every object under the prefix, across pages, in no particular order.
  * - `remove` of a missing key succeeds (idempotent).
  * - Keys are relative, slash-separated paths without empty, "." or ".." segments; any other key
- *   is refused with a {@link TargetError}.
+ *   is refused with a `TargetError`.
  * - A save cancelled through its signal rejects with the signal's reason (an "AbortError"); a
  *   save whose source stream errors rejects with that error.
  * - A save keeps no reference to a `Uint8Array` body once it has resolved: the caller may reuse
@@ -81,28 +83,4 @@ export interface StorageTarget {
   remove(key: string): Promise<void>;
   /** Releases connections; the target is unusable afterwards. */
   close(): Promise<void>;
-}
-
-/** Base class of every error a target raises. */
-export class TargetError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TargetError";
-  }
-}
-
-/** The key does not exist on the target. */
-export class NotFoundError extends TargetError {
-  constructor(readonly key: string, location: string) {
-    super(`No object "${key}" on ${location}`);
-    this.name = "NotFoundError";
-  }
-}
-
-/** Stored bytes do not match what was expected (short, long or corrupt write or read). */
-export class IntegrityError extends TargetError {
-  constructor(message: string) {
-    super(message);
-    this.name = "IntegrityError";
-  }
 }

@@ -6,7 +6,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { IntegrityError } from "./target.ts";
+import { IntegrityError } from "../util/errors.ts";
 
 /** What {@link verifyBody} checks the body against. */
 export interface VerifyOptions {

@@ -12,7 +12,7 @@
 import type { BlobRef } from "../repository/mod.ts";
 import { describeError, manifestInventory } from "./inventory.ts";
 import { latestBackupId } from "./latest.ts";
-import { mapLimit } from "./limit.ts";
+import { mapLimit } from "../util/concurrency.ts";
 import { type ManifestFacts, manifestFacts } from "./manifest_facts.ts";
 import type { BackupKind, VerifyContext, VerifyTarget } from "./types.ts";
 

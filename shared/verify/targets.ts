@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../config/mod.ts";
 import { Keyring } from "../codec/encryption.ts";
 import { Repository } from "../repository/mod.ts";
 import { openTarget, parseTargetUrl, type TargetSpec } from "../targets/open_target.ts";

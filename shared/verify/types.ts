@@ -5,7 +5,7 @@
  * @module
  */
 import type postgres from "postgres";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/mod.ts";
 import type { Repository } from "../repository/mod.ts";
 import type { RunStore } from "../runs/mod.ts";
 import type { StorageTarget } from "../targets/target.ts";

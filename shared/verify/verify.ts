@@ -6,7 +6,7 @@
  * @module
  */
 import type postgres from "postgres";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/mod.ts";
 import { type AlertSend, evaluateAlerts } from "../alerts/mod.ts";
 import { notify } from "../notify/notify.ts";
 import type { Notification } from "../notify/message.ts";

@@ -4,8 +4,8 @@
  * through `backup_runs`), so tests can look at, or change, the source between steps.
  */
 import assert from "node:assert/strict";
-import type { Config } from "../../shared/config.ts";
-import { createDatabaseStep } from "../../shared/database/run_step.ts";
+import type { Config } from "../../shared/config/mod.ts";
+import { createDatabaseStep } from "../../shared/steps/database.ts";
 import { Budget, type BudgetLimits } from "../../shared/jobs/budget.ts";
 import type { StepResult } from "../../shared/jobs/executor.ts";
 import type { ClaimedRun } from "../../shared/runs/mod.ts";

@@ -1,6 +1,7 @@
 /**
- * An in-memory {@link StorageTarget} test double that keeps the interface's contract:
- * all-or-nothing saves checked against an expected size and SHA-256, ranged loads,
+ * An in-memory {@link StorageTarget} test double that keeps the interface's contract (it runs
+ * the contract suite, `target_contract.ts`): all-or-nothing saves checked against an expected
+ * size and SHA-256, keys and ranges checked as the real targets check them, ranged loads,
  * NotFoundError for missing keys, idempotent removes.
  *
  * It also counts operations so tests can assert that nothing was uploaded again.
@@ -8,16 +9,15 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import {
-  IntegrityError,
-  type LoadOptions,
-  NotFoundError,
-  type ObjectInfo,
-  type SavedObject,
-  type SaveOptions,
-  type StorageTarget,
-  TargetError,
+import { checkKey, checkPrefix, checkRange } from "../../shared/targets/keys.ts";
+import type {
+  LoadOptions,
+  ObjectInfo,
+  SavedObject,
+  SaveOptions,
+  StorageTarget,
 } from "../../shared/targets/target.ts";
+import { IntegrityError, NotFoundError, TargetError } from "../../shared/util/errors.ts";
 
 /** Counters of calls made to a {@link MemoryTarget}. */
 export interface MemoryTargetCounts {
@@ -49,6 +49,7 @@ export class MemoryTarget implements StorageTarget {
   ): Promise<SavedObject> {
     this.#open();
     this.counts.save++;
+    checkKey(key);
     options.signal?.throwIfAborted();
     const parts: Uint8Array[] = [];
     if (body instanceof Uint8Array) {
@@ -79,39 +80,43 @@ export class MemoryTarget implements StorageTarget {
     return { key, size: bytes.length, sha256 };
   }
 
-  load(key: string, options: LoadOptions = {}): Promise<ReadableStream<Uint8Array>> {
+  // deno-lint-ignore require-await
+  async load(key: string, options: LoadOptions = {}): Promise<ReadableStream<Uint8Array>> {
     this.#open();
     this.counts.load++;
+    checkKey(key);
+    checkRange(options.offset ?? 0, options.length);
     const entry = this.objects.get(key);
-    if (!entry) return Promise.reject(new NotFoundError(key, this.location));
+    if (!entry) throw new NotFoundError(key, this.location);
     const start = options.offset ?? 0;
     const end = options.length === undefined ? entry.bytes.length : start + options.length;
     const bytes = entry.bytes.slice(start, end);
     // Deliver in pieces, as a network or file stream would.
     const piece = 64 * 1024;
     let at = 0;
-    return Promise.resolve(
-      new ReadableStream<Uint8Array>({
-        pull(controller) {
-          if (at >= bytes.length) return controller.close();
-          controller.enqueue(bytes.slice(at, at + piece));
-          at += piece;
-        },
-      }),
-    );
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= bytes.length) return controller.close();
+        controller.enqueue(bytes.slice(at, at + piece));
+        at += piece;
+      },
+    });
   }
 
-  stat(key: string): Promise<ObjectInfo> {
+  // deno-lint-ignore require-await
+  async stat(key: string): Promise<ObjectInfo> {
     this.#open();
     this.counts.stat++;
+    checkKey(key);
     const entry = this.objects.get(key);
-    if (!entry) return Promise.reject(new NotFoundError(key, this.location));
-    return Promise.resolve({ key, size: entry.bytes.length, lastModified: entry.lastModified });
+    if (!entry) throw new NotFoundError(key, this.location);
+    return { key, size: entry.bytes.length, lastModified: entry.lastModified };
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     this.#open();
     this.counts.list++;
+    checkPrefix(prefix);
     for (const [key, entry] of [...this.objects]) {
       if (key.startsWith(prefix)) {
         yield { key, size: entry.bytes.length, lastModified: entry.lastModified };
@@ -119,11 +124,12 @@ export class MemoryTarget implements StorageTarget {
     }
   }
 
-  remove(key: string): Promise<void> {
+  // deno-lint-ignore require-await
+  async remove(key: string): Promise<void> {
     this.#open();
     this.counts.remove++;
+    checkKey(key);
     this.objects.delete(key);
-    return Promise.resolve();
   }
 
   close(): Promise<void> {

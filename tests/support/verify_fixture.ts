@@ -6,12 +6,12 @@
  * @module
  */
 import postgres from "postgres";
-import { backupDatabase } from "../../shared/database/backup.ts";
+import { backupDatabase } from "../../shared/database/backup/mod.ts";
 import { Repository } from "../../shared/repository/mod.ts";
 import { parseStorageManifest } from "../../shared/storage/manifest.ts";
 import type { StorageTarget } from "../../shared/targets/target.ts";
 import { openTarget } from "../../shared/targets/open_target.ts";
-import type { Config } from "../../shared/config.ts";
+import type { Config } from "../../shared/config/mod.ts";
 import type { Keyring } from "../../shared/codec/encryption.ts";
 
 /** The configured targets, opened by name. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { KeyColumn } from "../../pg/slices.ts";
 
 /** Which schemas and tables a dump covers, and which halves (DDL, data) it produces. */
 export interface DumpScope {
@@ -83,15 +84,8 @@ export interface TableToCopy {
   key?: KeyColumn[];
 }
 
-/** A column of a table's ordered key, with its type's catalog name (to cast key values to). */
-export interface KeyColumn {
-  /** Unquoted column name. */
-  name: string;
-  /** Schema of the column's type (`pg_catalog` for built-in types). */
-  typeSchema: string;
-  /** The type's catalog name, without modifiers (`int8`, `bpchar`, `uuid`, `my_enum`). */
-  typeName: string;
-}
+// Defined with the key-range reads that use it (`pg/slices.ts`), below the catalog.
+export type { KeyColumn } from "../../pg/slices.ts";
 
 /** Everything a backup needs to know about a database's schema. */
 export interface DatabaseSchema {

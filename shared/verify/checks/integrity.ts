@@ -12,7 +12,7 @@ import { blobKey } from "../../repository/mod.ts";
 import { latestCopies, type TargetCopy } from "../copies.ts";
 import { latestGoodRun } from "../facts.ts";
 import { describeError } from "../inventory.ts";
-import { mapLimit } from "../limit.ts";
+import { mapLimit } from "../../util/concurrency.ts";
 import { hourRotation, rotatingSample } from "../sample.ts";
 import type { BackupKind, Check, CheckResult, VerifyContext } from "../types.ts";
 

@@ -11,7 +11,7 @@ import { scheduleIntervalMs } from "../cron_interval.ts";
 import { cronJobs, expectedCronJobs } from "../facts.ts";
 import { formatAge } from "../objectives.ts";
 import { scrub } from "../../notify/scrub.ts";
-import { DEFAULT_CRON_JOBS } from "../../config.ts";
+import { DEFAULT_CRON_JOBS } from "../../config/mod.ts";
 import type { Check, CheckStatus } from "../types.ts";
 
 const SLACK_MS = 5 * 60_000;
