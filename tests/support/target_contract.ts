@@ -1,7 +1,7 @@
 /**
  * The one contract suite of `StorageTarget` (`shared/targets/target.ts`), importable so that
- * every implementation runs it: the file and S3 targets (`tests/targets_contract_test.ts`) and
- * the in-memory test double (`tests/support/memory_target.ts`). Failure cases come first:
+ * every implementation runs it (`tests/integration/targets/contract_test.ts`): the file and S3
+ * targets and the in-memory test double (`tests/support/memory_target.ts`). Failure cases first:
  * missing objects, short, long and corrupt writes, a source failing midway, cancellation, a
  * failed save over an existing object, bad keys; then complete listings across pages, exact
  * ranges, a large streamed round trip and idempotent removes.
