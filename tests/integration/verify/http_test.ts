@@ -93,7 +93,11 @@ Deno.test("GET/POST /functions/v1/verify-backups: 200 or 500 with the checks, al
         200,
         JSON.stringify(json.checks?.filter((c: { status: string }) => c.status !== "ok")),
       );
-      assert.equal(json.status, "ok");
+      assert.equal(
+        json.status,
+        "ok",
+        JSON.stringify(json.checks.filter((c: { status: string }) => c.status !== "ok")),
+      );
       assert.ok(json.checks.length >= 14);
       for (const check of json.checks) {
         assert.match(check.id, /^[a-z_]+(\.[a-z0-9_-]+)*$/);
