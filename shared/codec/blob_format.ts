@@ -196,10 +196,7 @@ export async function decodeBlob(
   }
   let payload = stored.subarray(header.headerSize);
   if (header.keyId === undefined && options.keyring && !options.acceptPlaintext) {
-    throw new IntegrityError(
-      `${what} is not encrypted, but encryption keys are configured: anyone who can write to ` +
-        `the target could have put it there`,
-    );
+    throw plaintextRefused(what);
   }
   if (header.bound && !options.context) {
     throw new IntegrityError(`${what} is sealed for a manifest, not stored as data`);
@@ -234,6 +231,14 @@ export async function decodeBlob(
     }
     throw error;
   }
+}
+
+/** The refusal of an unencrypted blob read while encryption keys are configured. */
+export function plaintextRefused(what: string): IntegrityError {
+  return new IntegrityError(
+    `${what} is not encrypted, but encryption keys are configured: anyone who can write to ` +
+      `the target could have put it there`,
+  );
 }
 
 /** Whether bytes start as a blob does (its magic), whatever else they hold. */

@@ -23,7 +23,7 @@
  * @module
  */
 import type { ChunkBufferPool } from "../util/chunk_buffer_pool.ts";
-import { type EncodeBlobOptions, readBlobHeader } from "../codec/blob_format.ts";
+import { type EncodeBlobOptions, plaintextRefused, readBlobHeader } from "../codec/blob_format.ts";
 import { type BlobEncoder, type BlobJob, defaultEncoder } from "../codec/encoder.ts";
 import { type CompressionName, defaultCompression } from "../codec/compression.ts";
 import { KeyError, type Keyring } from "../codec/encryption.ts";
@@ -370,10 +370,7 @@ export class Repository {
     if (!this.#keyring) return undefined;
     if (readBlobHeader(stored, { label: id }).keyId !== undefined) return this.#keyring;
     if (this.#acceptUnauthenticated) return undefined;
-    throw new IntegrityError(
-      `Blob ${id} is not encrypted, but encryption keys are configured: anyone who can write ` +
-        `to the target could have put it there`,
-    );
+    throw plaintextRefused(`Blob ${id}`);
   }
 
   /** Whether a blob is stored (existence only). */

@@ -6,24 +6,9 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { settleBackground } from "../../../shared/jobs/background.ts";
-import { type LocalStack, startLocalStack } from "../../../stack/local_stack.ts";
+import { startLocalStack } from "../../../stack/local_stack.ts";
 import { seedShop } from "../../../stack/shop_seed.ts";
-
-const CLI = new URL("../../../cli/main.ts", import.meta.url).pathname;
-
-async function cli(stack: LocalStack, args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    env: stack.env,
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+import { cliOnStack } from "../../support/stack_cli.ts";
 
 Deno.test("CLI backup and snapshot record their runs in backup_runs, failures too", async () => {
   const stack = await startLocalStack({ storage: true });
@@ -34,10 +19,10 @@ Deno.test("CLI backup and snapshot record their runs in backup_runs, failures to
       orders: 30,
       storage: stack.storage,
     });
-    const backup = await cli(stack, ["backup", "--to", "local", "--json"]);
+    const backup = await cliOnStack(stack, ["backup", "--to", "local", "--json"]);
     assert.equal(backup.code, 0, backup.stderr);
     const { backupId } = JSON.parse(backup.stdout.trim().split("\n").at(-1)!);
-    const snapshot = await cli(stack, ["snapshot", "--to", "local", "--json"]);
+    const snapshot = await cliOnStack(stack, ["snapshot", "--to", "local", "--json"]);
     assert.equal(snapshot.code, 0, snapshot.stderr);
     const { snapshotId } = JSON.parse(snapshot.stdout.trim().split("\n").at(-1)!);
 
@@ -45,9 +30,9 @@ Deno.test("CLI backup and snapshot record their runs in backup_runs, failures to
     const sql = postgres(other, { max: 1, onnotice: () => {} });
     await sql`create table t (id int primary key)`;
     await sql.end();
-    const adHoc = await cli(stack, ["backup", "--db", other, "--to", "local", "--json"]);
+    const adHoc = await cliOnStack(stack, ["backup", "--db", other, "--to", "local", "--json"]);
     assert.equal(adHoc.code, 0, adHoc.stderr);
-    const failed = await cli(stack, [
+    const failed = await cliOnStack(stack, [
       "backup",
       "--db",
       stack.db.url.replace(/\/[^/]*$/, "/no_such_database"),

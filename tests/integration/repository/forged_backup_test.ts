@@ -19,22 +19,7 @@ import type { Run, RunKind } from "../../../shared/runs/mod.ts";
 import { type LocalStack, startLocalStack } from "../../../stack/local_stack.ts";
 import { seedShop } from "../../../stack/shop_seed.ts";
 import { KEYED_ENV } from "../../support/keys.ts";
-
-const CLI = new URL("../../../cli/main.ts", import.meta.url).pathname;
-
-async function cli(stack: LocalStack, args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    env: stack.env,
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+import { cliOnStack } from "../../support/stack_cli.ts";
 
 async function runToEnd(
   stack: LocalStack,
@@ -115,7 +100,7 @@ Deno.test("with keys set, a forged plain manifest and a swapped sealed one are r
     await raw.close();
 
     // list: both shown as unreadable, neither as a backup.
-    const list = await cli(stack, ["list", "--from", "s3", "--json"]);
+    const list = await cliOnStack(stack, ["list", "--from", "s3", "--json"]);
     assert.equal(list.code, 0, list.stderr);
     const listed = JSON.parse(list.stdout.trim().split("\n").at(-1)!).backups as Array<
       { backupId: string; ok: boolean; error?: string; latest?: boolean; authenticated?: boolean }
@@ -133,7 +118,7 @@ Deno.test("with keys set, a forged plain manifest and a swapped sealed one are r
     // restore and export-sql, by id and as latest: refused, nothing applied.
     const destination = await stack.db.createDatabase("victim");
     for (const id of [forgedId, swappedId, "latest"]) {
-      const restore = await cli(stack, [
+      const restore = await cliOnStack(stack, [
         "restore",
         "--from",
         "s3",
@@ -153,7 +138,7 @@ Deno.test("with keys set, a forged plain manifest and a swapped sealed one are r
       assert.equal(await tableExists(destination, "public.forged_marker"), false, id);
       assert.equal(await exists(witness), false, `no program ran (${id})`);
     }
-    const exported = await cli(stack, ["export-sql", "--from", "s3", "--backup", forgedId]);
+    const exported = await cliOnStack(stack, ["export-sql", "--from", "s3", "--backup", forgedId]);
     assert.notEqual(exported.code, 0);
     assert.doesNotMatch(exported.stdout, /TO PROGRAM/);
 
@@ -207,14 +192,14 @@ Deno.test("without keys, a backup restores only when the operator says so, and t
 
     const destination = await stack.db.createDatabase("restored");
     const args = ["restore", "--from", "local", "--backup", "latest", "--db", destination, "--yes"];
-    const refused = await cli(stack, args);
+    const refused = await cliOnStack(stack, args);
     assert.equal(refused.code, 1, refused.stderr);
     assert.match(
       refused.stderr,
       /Database backup \S+ is not authenticated: .*SAUVEGARDE_ENCRYPTION_KEYS.*--allow-unauthenticated/,
     );
     assert.equal(await tableExists(destination, "public.products"), false, "nothing restored");
-    const allowed = await cli(stack, [...args, "--allow-unauthenticated", "--json"]);
+    const allowed = await cliOnStack(stack, [...args, "--allow-unauthenticated", "--json"]);
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.equal(await tableExists(destination, "public.products"), true);
 
