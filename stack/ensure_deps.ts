@@ -1,5 +1,6 @@
 /**
- * Makes sure the machine has what the local stack needs: PostgreSQL 15 with pg_cron and
+ * Makes sure the machine has what the local stack needs: PostgreSQL 15 with pg_cron, PostGIS,
+ * pgTAP, PgBouncer and
  * PL/Python (Debian packages), and the npm packages in node_modules. Installs the Debian
  * packages with apt-get when running as root; otherwise says exactly what to install.
  * `--with-chromium` adds Debian's Chromium, which the dashboard's browser tests drive
@@ -9,8 +10,17 @@
  */
 import { PG_BIN } from "./postgres.ts";
 
-const PACKAGES = ["postgresql-15", "postgresql-15-cron", "postgresql-plpython3-15", "zstd"];
+const PACKAGES = [
+  "postgresql-15",
+  "postgresql-15-cron",
+  "postgresql-plpython3-15",
+  "postgresql-15-postgis-3",
+  "postgresql-15-pgtap",
+  "pgbouncer",
+  "zstd",
+];
 const PG_LIB = PG_BIN.replace(/\/bin$/, "/lib");
+const PG_SHARE = PG_BIN.replace(/\/lib\/postgresql\/(\d+)\/bin$/, "/share/postgresql/$1");
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -26,6 +36,9 @@ async function missingPackages(): Promise<string[]> {
     [`${PG_BIN}/postgres`, "postgresql-15"],
     [`${PG_LIB}/pg_cron.so`, "postgresql-15-cron"],
     [`${PG_LIB}/plpython3.so`, "postgresql-plpython3-15"],
+    [`${PG_LIB}/postgis-3.so`, "postgresql-15-postgis-3"],
+    [`${PG_SHARE}/extension/pgtap.control`, "postgresql-15-pgtap"],
+    ["/usr/sbin/pgbouncer", "pgbouncer"],
     ["/usr/bin/zstd", "zstd"],
   ];
   const missing: string[] = [];

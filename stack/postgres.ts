@@ -5,6 +5,11 @@
  * `postgres` user that Debian's package creates. The cluster lives in a temporary directory,
  * listens on a free loopback port, and is removed by {@link PostgresCluster.stop}.
  *
+ * With `tls`, the server also speaks TLS with a self-signed certificate made by `openssl` at
+ * start (as hosted databases are reached, `sslmode=require`: encrypted, not verified); with
+ * `tls: "required"` it refuses connections over TCP that are not encrypted, and its URLs carry
+ * `sslmode=require`.
+ *
  * @module
  */
 import postgres from "postgres";
@@ -21,6 +26,8 @@ export interface PostgresCluster {
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
+  /** Whether the server speaks TLS, and whether it refuses plain TCP connections. */
+  readonly tls: false | "accepted" | "required";
   /** Connection URL for another database on the same cluster (same superuser). */
   urlFor(database: string): string;
   /** Creates an empty database and returns its URL. */
@@ -35,6 +42,12 @@ export interface StartPostgresOptions {
   supabase?: boolean;
   /** Load the test-only pg_net and Vault stand-ins. Default: same as `supabase`. */
   standIns?: boolean;
+  /**
+   * Serve TLS too (a self-signed certificate): `true` accepts plain and TLS connections,
+   * `"required"` only TLS ones over TCP (the cluster's URLs then ask for `sslmode=require`).
+   * Default false.
+   */
+  tls?: boolean | "required";
 }
 
 async function run(cmd: string, args: string[], options: { cwd?: string } = {}): Promise<string> {
@@ -75,6 +88,8 @@ export async function startPostgres(
     "--encoding=UTF8",
     "--locale=C.UTF-8",
   ]);
+  if (options.tls) await writeCertificate(dataDir);
+  if (options.tls === "required") await requireTls(dataDir);
   const port = await freePort();
   const conf = [
     `port = ${port}`,
@@ -89,16 +104,21 @@ export async function startPostgres(
     `full_page_writes = off`,
     `max_connections = 200`,
     `timezone = 'UTC'`,
+    ...(options.tls
+      ? [`ssl = on`, `ssl_cert_file = 'server.crt'`, `ssl_key_file = 'server.key'`]
+      : []),
   ].join("\n");
   await Deno.writeTextFile(`${dataDir}/postgresql.auto.conf`, conf + "\n", { append: true });
   await run(`${PG_BIN}/pg_ctl`, ["-D", dataDir, "-l", `${root}/server.log`, "-w", "start"]);
 
+  const query = options.tls === "required" ? "?sslmode=require" : "";
   const urlFor = (database: string) =>
-    `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+    `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}${query}`;
   const cluster: PostgresCluster = {
     url: urlFor("postgres"),
     port,
     dataDir,
+    tls: options.tls === "required" ? "required" : options.tls ? "accepted" : false,
     urlFor,
     async createDatabase(name: string) {
       const sql = postgres(urlFor("postgres"), { max: 1, onnotice: () => {} });
@@ -129,6 +149,53 @@ export async function startPostgres(
     throw error;
   }
   return cluster;
+}
+
+/**
+ * A self-signed certificate and its key in the data directory, readable by the server only
+ * (PostgreSQL refuses a key others can read).
+ */
+async function writeCertificate(dataDir: string): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "sauvegarde-pg-tls-" });
+  try {
+    await run("openssl", [
+      "req",
+      "-new",
+      "-x509",
+      "-days",
+      "2",
+      "-nodes",
+      "-subj",
+      "/CN=localhost",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-keyout",
+      `${dir}/server.key`,
+      "-out",
+      `${dir}/server.crt`,
+    ]);
+    for (const name of ["server.crt", "server.key"]) {
+      await Deno.copyFile(`${dir}/${name}`, `${dataDir}/${name}`);
+      await Deno.chmod(`${dataDir}/${name}`, 0o600);
+      if (isRoot) await run("chown", ["postgres:postgres", `${dataDir}/${name}`]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** A pg_hba.conf that lets TCP clients in over TLS only (Unix sockets stay open to tools). */
+async function requireTls(dataDir: string): Promise<void> {
+  const hba = [
+    "local all all trust",
+    "hostssl all all 127.0.0.1/32 trust",
+    "hostssl all all ::1/128 trust",
+    "hostnossl all all 0.0.0.0/0 reject",
+    "hostnossl all all ::/0 reject",
+  ].join("\n");
+  await Deno.writeTextFile(`${dataDir}/pg_hba.conf`, hba + "\n");
 }
 
 /** Applies one of the SQL files in `stack/sql/` as a single simple-protocol script. */

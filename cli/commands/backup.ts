@@ -1,12 +1,18 @@
 /**
  * `deno task cli backup [--db <postgres-url>] --to <target-url|name> [--schema-only|--data-only]
  * [--include-schema S]… [--exclude-schema S]… [--include-table S.T]… [--exclude-table S.T]…
- * [--parallel N] [--workers] [--json]`: a consistent backup of a database into a target's repository.
+ * [--parallel N] [--workers] [--allow-incomplete] [--json]`: a consistent backup of a database
+ * into a target's repository.
+ *
+ * A database holding something the backup cannot reproduce (each named, with why) is an
+ * error and nothing is stored, unless `--allow-incomplete`: then the backup is recorded as
+ * `incomplete`, its warnings printed to stderr and in the JSON (`complete: false`), and it is
+ * never the "latest" backup.
  *
  * Without `--db` the database comes from SUPABASE_DB_URL or libpq's PG* variables and password
  * file (`shared/pg_env.ts`). Compression, encryption keys and S3 credentials come from the configuration
  * (SAUVEGARDE_COMPRESSION, SAUVEGARDE_ENCRYPTION_KEYS, S3_*). With `--json` the last stdout
- * line is `{"backupId","bytes","tables","rows","seconds"}`. Progress goes to stderr when it is
+ * line is `{"backupId","bytes","tables","rows","seconds","class","complete","warnings"}`. Progress goes to stderr when it is
  * a terminal. `--workers` copies tables in worker threads (one per `--parallel` lane, default
  * 2), so parsing, hashing and compression use several cores: worth it with spare cores, at
  * about 50 MB of memory per worker; by default everything runs in one thread.
@@ -124,6 +130,7 @@ export async function run(args: string[]): Promise<number> {
     "exclude-table": { type: "string", multiple: true },
     parallel: { type: "string" },
     workers: { type: "boolean" },
+    "allow-incomplete": { type: "boolean" },
     json: { type: "boolean" },
   });
   if (!values.to) throw new CliError("Missing --to <target-url>", 2);
@@ -164,6 +171,7 @@ export async function run(args: string[]): Promise<number> {
           repository: opened.repository,
           scope,
           otherDatabase,
+          allowIncomplete: values["allow-incomplete"] ?? config().allowIncomplete,
           parallel,
           encryptionKeyId: opened.keyring?.active.id ?? null,
           workers: values.workers ? opened.spec : undefined,
@@ -182,10 +190,22 @@ export async function run(args: string[]): Promise<number> {
         backupId: made.backupId,
         bytes: made.bytes,
         items: made.rows,
-        details: { class: made.manifest.class ?? runBackupClass({ scope }) },
+        details: {
+          class: made.manifest.class ?? runBackupClass({ scope }),
+          ...(made.manifest.warnings.length
+            ? { complete: false, warnings: made.manifest.warnings }
+            : {}),
+        },
       }),
     );
     progress.done();
+    const warnings = result.manifest.warnings;
+    if (warnings.length > 0) {
+      console.error(
+        `WARNING: backup ${result.backupId} is INCOMPLETE: a restore of it will fail or differ ` +
+          `from the database:\n${warnings.map((w) => `  - ${w}`).join("\n")}`,
+      );
+    }
     if (values.json) {
       console.log(JSON.stringify({
         backupId: result.backupId,
@@ -193,6 +213,9 @@ export async function run(args: string[]): Promise<number> {
         tables: result.tables,
         rows: result.rows,
         seconds: result.seconds,
+        class: result.manifest.class ?? "full",
+        complete: warnings.length === 0,
+        warnings,
       }));
     } else {
       console.log(

@@ -51,6 +51,9 @@ export async function run(args: string[]): Promise<number> {
           encrypted: manifest.options.encryptionKeyId !== null,
           // Sealed by a key holder under this id: what restores trust without being told to.
           authenticated: isAuthenticated(manifest),
+          // What it could not reproduce: a restore of it fails or differs.
+          complete: manifest.warnings.length === 0,
+          warnings: manifest.warnings,
           ok: true as const,
         });
       } catch (error) {
@@ -82,7 +85,11 @@ export async function run(args: string[]): Promise<number> {
           `${formatBytes(backup.bytes)} → ${formatBytes(backup.storedBytes)}` +
           (backup.purpose === "safety" ? `  (safety: ${backup.label ?? "before a restore"})` : "") +
           (backup.latest ? "  (latest)" : "") +
-          (backup.authenticated ? "" : "  (unauthenticated)") + suspicious,
+          (backup.authenticated ? "" : "  (unauthenticated)") +
+          (backup.complete
+            ? ""
+            : `  INCOMPLETE: ${backup.warnings.length} objects not reproduced`) +
+          suspicious,
       );
     }
     return 0;

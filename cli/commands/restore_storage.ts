@@ -10,7 +10,7 @@
  * confirmed first; `--dry-run` only shows it.
  */
 import { parseArgs } from "node:util";
-import postgres from "postgres";
+import { clientSql } from "../../shared/pg/connect.ts";
 import { config } from "../../shared/config/mod.ts";
 import { StorageDestination } from "../../shared/storage/destination.ts";
 import { openRepository, storageSettings } from "../../shared/storage/open.ts";
@@ -65,9 +65,7 @@ export async function run(args: string[]): Promise<number> {
   const url = settings.targets[values.from] ?? values.from;
   const opened = await openRepository("cli", url, settings);
   const destination = new StorageDestination(destinationSettings);
-  const sql = settings.databaseUrl
-    ? postgres(settings.databaseUrl, { max: 2, onnotice: () => {} })
-    : undefined;
+  const sql = settings.databaseUrl ? clientSql(settings.databaseUrl, { max: 2 }) : undefined;
   const base = {
     snapshot: values.snapshot,
     buckets: values.bucket,

@@ -8,7 +8,7 @@
  * stdout line is `{"snapshotId","objects","bytes","copied","skipped","seconds"}`.
  */
 import { parseArgs } from "node:util";
-import postgres from "postgres";
+import { clientSql } from "../../shared/pg/connect.ts";
 import { config } from "../../shared/config/mod.ts";
 import { openSnapshotContext } from "../../shared/storage/open.ts";
 import { snapshotStorage } from "../../shared/storage/snapshot/mod.ts";
@@ -33,9 +33,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const settings = config();
   const url = settings.targets[values.to] ?? values.to;
-  const sql = settings.databaseUrl
-    ? postgres(settings.databaseUrl, { max: 2, onnotice: () => {} })
-    : undefined;
+  const sql = settings.databaseUrl ? clientSql(settings.databaseUrl, { max: 2 }) : undefined;
   const started = performance.now();
   let opened;
   try {

@@ -61,6 +61,8 @@ export async function run(args: string[]): Promise<number> {
       tables?: number;
       rows?: number;
       mismatches?: Array<{ problem: string }>;
+      objects?: Record<string, number>;
+      objectMismatches?: Array<{ kind: string; missing: string[]; unexpected: string[] }>;
     };
     if (values.json) {
       console.log(JSON.stringify({
@@ -72,12 +74,19 @@ export async function run(args: string[]): Promise<number> {
     } else if (finished.status === "succeeded") {
       console.log(
         `Restore test passed: backup ${details.backupId} restored in ${details.seconds} s ` +
-          `(the RTO), ${details.tables} tables and ${details.rows} rows match the backup ` +
+          `(the RTO), ${details.tables} tables and ${details.rows} rows match the backup, ` +
+          `and ${Object.values(details.objects ?? {}).reduce((a, b) => a + b, 0)} statements of ${
+            Object.keys(details.objects ?? {}).length
+          } kinds read back the same ` +
           `(checked in ${details.checkSeconds} s); run ${finished.id}`,
       );
     } else {
       console.log(`Restore test ${finished.status}: ${finished.error ?? "no error recorded"}`);
       for (const mismatch of details.mismatches ?? []) console.log(`  ${mismatch.problem}`);
+      for (const kind of details.objectMismatches ?? []) {
+        for (const name of kind.missing) console.log(`  missing or different: ${name}`);
+        for (const name of kind.unexpected) console.log(`  not in the backup: ${name}`);
+      }
     }
     return finished.status === "succeeded" ? 0 : 1;
   } finally {

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import postgres from "postgres";
 import { type Config, config } from "../config/mod.ts";
+import { clientSql } from "../pg/connect.ts";
 import {
   type BudgetLimits,
   PLAN_BUDGETS,
@@ -37,9 +37,9 @@ export function createApp(settings: Config, options: AppOptions): App {
   if (!settings.databaseUrl) {
     throw new Error("SUPABASE_DB_URL is not set: Sauvegarde records its runs in the database");
   }
-  const sql = postgres(settings.databaseUrl, {
+  // Honours a transaction-mode pooler (no prepared statements), as the engine's pools do.
+  const sql = clientSql(settings.databaseUrl, {
     max: 4,
-    onnotice: () => {},
     connection: { application_name: "sauvegarde" },
   });
   const store = new RunStore(sql);

@@ -9,7 +9,12 @@
  */
 import { z } from "zod";
 import { redactUrl } from "../util/redact.ts";
-import { DATABASE_ENV_NAMES, resolveDatabase, type ResolvedDatabase } from "./pg_env.ts";
+import {
+  DATABASE_ENV_NAMES,
+  DatabaseSettingsError,
+  resolveDatabase,
+  type ResolvedDatabase,
+} from "./pg_env.ts";
 import {
   DEFAULT_CLASS_RETENTION,
   DEFAULT_RETENTION,
@@ -28,6 +33,10 @@ const postgresUrl = url("postgres://user:password@host:5432/postgres").refine(
   (value) => /^postgres(ql)?:$/.test(new URL(value).protocol),
   { message: "must start with postgres:// or postgresql://" },
 );
+
+/** What SAUVEGARDE_DB_POOLER may say sits between Sauvegarde and the database. */
+const POOLER_MODES = ["transaction", "session", "none"] as const;
+type PoolerMode = typeof POOLER_MODES[number];
 
 const keyList = z.string().refine(
   (value) =>
@@ -101,6 +110,7 @@ const environmentSchema = z.object({
   SAUVEGARDE_ENCRYPTION_KEYS: keyList.optional(),
   SAUVEGARDE_REQUIRE_ENCRYPTION: booleanFlag.optional(),
   SAUVEGARDE_ACCEPT_UNAUTHENTICATED: booleanFlag.optional(),
+  SAUVEGARDE_ALLOW_INCOMPLETE: booleanFlag.optional(),
   SAUVEGARDE_COMPRESSION: z.enum(["zstd", "gzip", "none"]).optional(),
   SAUVEGARDE_STEP_BUDGET_MS: positiveInt.optional(),
   SAUVEGARDE_STEP_CPU_MS: positiveInt.optional(),
@@ -119,6 +129,7 @@ const environmentSchema = z.object({
   SAUVEGARDE_STORAGE_OBJECTIVE: duration.optional(),
   SAUVEGARDE_RESTORE_TEST_MAX_AGE: duration.optional(),
   SAUVEGARDE_RESTORE_TEST_DB_URL: postgresUrl.optional(),
+  SAUVEGARDE_DB_POOLER: z.enum(POOLER_MODES).optional(),
   SAUVEGARDE_ALERT_REPEAT: duration.optional(),
   SAUVEGARDE_NOTIFY_ON_SUCCESS: booleanFlag.optional(),
   SAUVEGARDE_OFFSITE_TARGETS: nameList.optional(),
@@ -157,6 +168,11 @@ export interface Config {
    * unauthenticated (SAUVEGARDE_ACCEPT_UNAUTHENTICATED).
    */
   acceptUnauthenticated: boolean;
+  /**
+   * Scheduled and triggered database backups that cannot reproduce everything are recorded as
+   * `incomplete` instead of failing (SAUVEGARDE_ALLOW_INCOMPLETE; default false).
+   */
+  allowIncomplete: boolean;
   compression: "zstd" | "gzip" | "none";
   /** Limits of one budgeted step (SAUVEGARDE_STEP_BUDGET_MS, SAUVEGARDE_STEP_CPU_MS). */
   stepBudget?: { wallMs?: number; cpuMs?: number; bytes?: number };
@@ -261,7 +277,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
   if (problems.length) throw new ConfigError(problems);
   return {
     supabaseUrl: e.SUPABASE_URL,
-    databaseUrl: e.SUPABASE_DB_URL,
+    databaseUrl: markPooler(e.SUPABASE_DB_URL, e.SAUVEGARDE_DB_POOLER),
     serviceKeys,
     cronSecret: e.SAUVEGARDE_CRON_SECRET,
     jwks: e.SUPABASE_JWKS,
@@ -270,6 +286,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     encryptionKeys: e.SAUVEGARDE_ENCRYPTION_KEYS,
     requireEncryption: e.SAUVEGARDE_REQUIRE_ENCRYPTION ?? false,
     acceptUnauthenticated: e.SAUVEGARDE_ACCEPT_UNAUTHENTICATED ?? false,
+    allowIncomplete: e.SAUVEGARDE_ALLOW_INCOMPLETE ?? false,
     compression: e.SAUVEGARDE_COMPRESSION ?? "zstd",
     stepBudget: e.SAUVEGARDE_STEP_BUDGET_MS || e.SAUVEGARDE_STEP_CPU_MS || e.SAUVEGARDE_STEP_BYTES
       ? {
@@ -299,7 +316,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
       storage: e.SAUVEGARDE_STORAGE_OBJECTIVE,
     },
     restoreTestMaxAgeMs: e.SAUVEGARDE_RESTORE_TEST_MAX_AGE ?? 31 * 86_400_000,
-    restoreTestDbUrl: e.SAUVEGARDE_RESTORE_TEST_DB_URL,
+    restoreTestDbUrl: markPooler(e.SAUVEGARDE_RESTORE_TEST_DB_URL, e.SAUVEGARDE_DB_POOLER),
     alertRepeatMs: e.SAUVEGARDE_ALERT_REPEAT ?? 4 * 3_600_000,
     notifyOnSuccess: e.SAUVEGARDE_NOTIFY_ON_SUCCESS ?? false,
     offsiteTargets: e.SAUVEGARDE_OFFSITE_TARGETS,
@@ -352,9 +369,32 @@ export function selectTargets(
  * else libpq's `PG*` variables, the password from `PGPASSWORD` or the password file when the
  * URL has none (`pg_env.ts`). Throws {@link DatabaseSettingsError} with what to set.
  */
-export function resolveCliDatabase(flag: string | undefined): Promise<ResolvedDatabase> {
+export async function resolveCliDatabase(flag: string | undefined): Promise<ResolvedDatabase> {
   const env = Object.fromEntries(DATABASE_ENV_NAMES.map((name) => [name, Deno.env.get(name)]));
-  return resolveDatabase(flag, env);
+  const mode = Deno.env.get("SAUVEGARDE_DB_POOLER") || undefined;
+  if (mode !== undefined && !(POOLER_MODES as readonly string[]).includes(mode)) {
+    throw new DatabaseSettingsError(
+      `SAUVEGARDE_DB_POOLER must be one of ${POOLER_MODES.join(", ")}, got "${mode}"`,
+    );
+  }
+  const resolved = await resolveDatabase(flag, env);
+  return { ...resolved, url: markPooler(resolved.url, mode as PoolerMode | undefined)! };
+}
+
+/**
+ * A database URL marked as SAUVEGARDE_DB_POOLER says (the mark `pg/pooler.ts` reads):
+ * `transaction` adds `pgbouncer=true`, `session` and `none` add `pgbouncer=false`. Unset, or a
+ * URL that says it itself, leaves the URL as it is.
+ */
+export function markPooler(
+  url: string | undefined,
+  mode: PoolerMode | undefined,
+): string | undefined {
+  if (url === undefined || mode === undefined) return url;
+  const parsed = new URL(url);
+  if (parsed.searchParams.has("pgbouncer")) return url;
+  parsed.searchParams.set("pgbouncer", mode === "transaction" ? "true" : "false");
+  return parsed.href;
 }
 
 let cached: Config | undefined;

@@ -5,6 +5,9 @@
  *
  * - `full`: the whole project database (purpose `backup`, no scope restriction).
  * - `partial`: schema-only, data-only, or limited to chosen schemas or tables.
+ * - `incomplete`: the database holds objects the backup could not reproduce (its warnings name
+ *   them), taken anyway because the operator allowed it (`--allow-incomplete`). By default such
+ *   a backup is an error instead: a backup that succeeds restores.
  * - `safety`: taken automatically before a restore overwrote a database.
  * - `other-database`: a backup of a database that is not the project's (the CLI's `--db`
  *   naming another database than `SUPABASE_DB_URL`), recorded when it is taken.
@@ -17,7 +20,13 @@
 import type { DumpScope } from "./catalog/model.ts";
 
 /** The classes, most telling first (a safety backup of another database is `safety`). */
-export const BACKUP_CLASSES = ["full", "partial", "safety", "other-database"] as const;
+export const BACKUP_CLASSES = [
+  "full",
+  "partial",
+  "incomplete",
+  "safety",
+  "other-database",
+] as const;
 
 /** A database backup's class. */
 export type BackupClass = (typeof BACKUP_CLASSES)[number];
@@ -41,21 +50,36 @@ export interface ClassFacts {
   scope?: DumpScope;
   /** The backed-up database is not the project's. */
   otherDatabase?: boolean;
+  /** The backup could not reproduce everything in its scope (its warnings say what). */
+  incomplete?: boolean;
 }
 
 /** The class that follows from a backup's purpose, scope and database. */
 export function deriveBackupClass(facts: ClassFacts): BackupClass {
   if (facts.purpose === "safety") return "safety";
   if (facts.otherDatabase) return "other-database";
+  if (facts.incomplete) return "incomplete";
   return isPartialScope(facts.scope) ? "partial" : "full";
 }
 
-/** A manifest's class: the recorded one, else derived from its purpose and scope. */
+/**
+ * A manifest's class: the recorded one, else derived from its purpose and scope. A manifest
+ * older than classes that carries warnings was taken when warnings were only notes, and is
+ * `incomplete`.
+ */
 export function backupClassOf(
-  manifest: { class?: BackupClass; purpose: "backup" | "safety"; options: { scope: DumpScope } },
+  manifest: {
+    class?: BackupClass;
+    purpose: "backup" | "safety";
+    options: { scope: DumpScope };
+    warnings?: readonly string[];
+  },
 ): BackupClass {
+  const incomplete = (manifest.warnings?.length ?? 0) > 0;
+  // Before incomplete backups were refused, a backup with warnings was still recorded full.
+  if (manifest.class === "full" && incomplete) return "incomplete";
   return manifest.class ??
-    deriveBackupClass({ purpose: manifest.purpose, scope: manifest.options.scope });
+    deriveBackupClass({ purpose: manifest.purpose, scope: manifest.options.scope, incomplete });
 }
 
 /**
@@ -66,11 +90,14 @@ export function backupClassOf(
 export function looseBackupClass(value: unknown): BackupClass {
   if (value === null || typeof value !== "object") return "full";
   const record = value as Record<string, unknown>;
+  const incomplete = Array.isArray(record.warnings) && record.warnings.length > 0;
+  if (record.class === "full" && incomplete) return "incomplete";
   if (isBackupClass(record.class)) return record.class;
   const options = record.options as { scope?: DumpScope } | undefined;
   return deriveBackupClass({
     purpose: record.purpose === "safety" ? "safety" : "backup",
     scope: options && typeof options === "object" ? options.scope : undefined,
+    incomplete,
   });
 }
 

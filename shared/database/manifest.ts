@@ -37,6 +37,22 @@
  * later), which a restore would report when it builds that constraint. Each key appears at
  * most once. A backup read in one snapshot (`snapshots: 1`) has none of this.
  *
+ * ## Large objects and extension configuration
+ *
+ * Large objects' definitions (`lo_create`, owner, comment, privileges) are DDL statements
+ * (kind `BLOB` and those that follow it). Their contents are one stream in `largeObjects`: COPY
+ * text with a row per piece of at most 1 MiB of an object (`oid`, offset, base64 bytes; see
+ * `pg/large_objects.ts`), in oid and offset order, stored as blobs like a table's rows; `count`
+ * and `bytes` are the objects' number and total size, `sha256` the stream's, so reading the
+ * restored objects back the same way must give the same hash. Absent in older manifests and
+ * when there are none.
+ *
+ * An extension's configuration table (`pg_extension_config_dump`) is a table entry with
+ * `extension`: the extension's name, its condition (SQL from the source's catalog, `""` for
+ * every row) and the configuration tables its foreign keys reference (`loadAfter`, loaded
+ * first). The extension creates the table; a restore only COPYs the stored rows into it, never
+ * running the condition.
+ *
  * @module
  */
 import { z } from "zod";
@@ -138,9 +154,36 @@ const tableSchema = z.object({
   key: z.array(z.string()).min(1).optional(),
   /** A sliced table's slices, in key order: present exactly when `key` is. */
   slices: z.array(sliceSchema).min(1).optional(),
+  /**
+   * An extension's configuration table (see the module's notes on large objects and extension
+   * configuration): the extension creates it; `blobs` hold the rows its condition selected.
+   */
+  extension: z.object({
+    name: z.string().min(1),
+    condition: z.string(),
+    loadAfter: z.array(z.string()),
+  }).optional(),
 }).superRefine((table, context) => {
   const problem = checkSlices(table);
   if (problem) context.addIssue({ code: "custom", message: problem, path: ["slices"] });
+});
+
+/** The contents of a backup's large objects (see the module's notes). */
+const largeObjectsSchema = z.object({
+  /** Large objects, each created by the pre-data (empty ones have no row in the stream). */
+  count,
+  /** Their contents' bytes, all together. */
+  bytes: count,
+  /** Rows (pieces) of the stream. */
+  rows: count,
+  /** Raw bytes of the stream (COPY text). */
+  streamBytes: count,
+  /** SHA-256 of the stream. */
+  sha256,
+  storedBytes: count,
+  blobs: z.array(blobRefSchema),
+  /** The time of the snapshot the contents were read in. */
+  snapshotTime: timestamp,
 });
 
 /** The zod schema of a database backup manifest. */
@@ -184,9 +227,15 @@ export const databaseManifestSchema = z.object({
   }),
   /** Roles the DDL refers to; a restore needs them to exist. */
   roles: z.array(z.string()),
+  /**
+   * What the backup could not reproduce, each naming the object and why. Not empty only in an
+   * `incomplete` backup (or a safety backup, which is taken whatever it finds).
+   */
   warnings: z.array(z.string()),
   sections: z.object({ preData: sectionSchema, postData: sectionSchema }),
   tables: z.array(tableSchema),
+  /** The large objects' contents; absent when the backup holds none (older manifests too). */
+  largeObjects: largeObjectsSchema.optional(),
   totals: z.object({
     tables: count,
     rows: count,
@@ -201,6 +250,7 @@ export const databaseManifestSchema = z.object({
     purpose: manifest.purpose,
     scope: manifest.options.scope,
     otherDatabase: manifest.class === "other-database",
+    incomplete: manifest.class === "incomplete",
   });
   if (manifest.class !== expected) {
     context.addIssue({
@@ -217,6 +267,8 @@ export type DatabaseManifest = z.infer<typeof databaseManifestSchema>;
 export type ManifestTable = z.infer<typeof tableSchema>;
 /** A key-ordered slice of a table in a manifest. */
 export type ManifestSlice = z.infer<typeof sliceSchema>;
+/** The large objects' contents in a manifest. */
+export type ManifestLargeObjects = z.infer<typeof largeObjectsSchema>;
 /** A DDL section of a manifest. */
 export type ManifestSection = z.infer<typeof sectionSchema>;
 /** A DDL statement as stored in a manifest. */

@@ -4,6 +4,7 @@
  * @module
  */
 import postgres from "postgres";
+import { clientOptions, throughTransactionPooler } from "./pooler.ts";
 import { tappedSocketOptions } from "./wire_socket.ts";
 
 /** A database given as a connection URL or an existing postgres.js pool. */
@@ -59,21 +60,49 @@ export function openConnection(db: DatabaseInput, options: { max: number }): Con
   };
 }
 
+/** Pools opened by {@link engineSql} for a URL that goes through a transaction-mode pooler. */
+const pooledPools = new WeakSet<postgres.Sql>();
+
 /**
  * A postgres.js pool for the engine: its sockets carry a COPY tap (`wire_socket.ts`), notices
- * are dropped, and it names itself to the server.
+ * are dropped, and it names itself to the server. Through a transaction-mode pooler
+ * (`pooler.ts`) it prepares no statements.
  */
 export function engineSql(
   url: string,
   options: { max: number; idle_timeout?: number },
 ): postgres.Sql {
-  return postgres(url, {
+  const client = clientOptions(url);
+  const sql = postgres(client.url, {
     ...options,
+    prepare: client.prepare,
     onnotice: () => {},
     connect_timeout: 15,
     connection: { application_name: "sauvegarde" },
-    ...tappedSocketOptions(url),
+    ...tappedSocketOptions(client.url),
   } as postgres.Options<Record<string, never>>);
+  if (throughTransactionPooler(url)) pooledPools.add(sql);
+  return sql;
+}
+
+/**
+ * A plain postgres.js pool for `url` (no COPY tap, notices dropped) that honours a
+ * transaction-mode pooler (`pooler.ts`): the URL's marker removed, no prepared statements.
+ */
+export function clientSql(
+  url: string,
+  options: { max: number; connection?: Record<string, string> },
+): postgres.Sql {
+  const client = clientOptions(url);
+  return postgres(client.url, { ...options, prepare: client.prepare, onnotice: () => {} });
+}
+
+/**
+ * Whether `sql` is an engine pool whose URL goes through a transaction-mode pooler (a caller's
+ * own pool is not known to: false).
+ */
+export function isPooled(sql: postgres.Sql): boolean {
+  return pooledPools.has(sql);
 }
 
 /** Rewords connection failures (refused, unknown host, bad password) to name the database. */

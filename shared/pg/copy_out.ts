@@ -32,6 +32,7 @@ import {
   rangeCopyStatement,
 } from "./slices.ts";
 import { columnList, qualifiedName } from "./sql_text.ts";
+import { largeObjectsCopyStatement } from "./large_objects.ts";
 
 /** What {@link copyOut} reads: a table and the columns to copy. */
 export interface CopySource {
@@ -46,6 +47,17 @@ export interface CopySource {
    * it) rather than its physical order; ignored with `range`.
    */
   order?: readonly string[];
+  /**
+   * Only the rows this clause keeps (an extension configuration table's `WHERE …`, SQL text
+   * from the source's own catalog, as pg_dump applies it): `COPY (SELECT … FROM ONLY t
+   * <condition>)`. Ignored with `range` or `order`.
+   */
+  condition?: string;
+  /**
+   * Not a table: every large object's contents (`large_objects.ts`); the other fields only
+   * name the stream.
+   */
+  largeObjects?: boolean;
 }
 
 /** Running totals of a copy, updated while it streams. */
@@ -94,7 +106,12 @@ export function countNewlines(bytes: Uint8Array): number {
 export function copyOutStatement(source: CopySource): string {
   if (source.range) return rangeCopyStatement(source, source.range);
   if (source.order) return orderedCopyStatement(source, source.order);
+  if (source.largeObjects) return largeObjectsCopyStatement();
   const table = qualifiedName(source.schema, source.name);
+  if (source.condition) {
+    return `copy (select ${columnList(source.columns)} from only ${table} ${source.condition}) ` +
+      "to stdout";
+  }
   return source.columns.length
     ? `copy ${table} (${columnList(source.columns)}) to stdout`
     : `copy ${table} to stdout`;

@@ -45,6 +45,8 @@ export interface CopyCapture {
 
 /** What the tap needs from its socket. */
 export interface TapPort {
+  /** The socket is TLS (reported by {@link CopyTap.encrypted}). */
+  readonly encrypted?: boolean;
   /** Passes bytes on to postgres.js; `owned` is false when they live in a reused buffer. */
   forward(bytes: Uint8Array, owned: boolean): void;
   pause(): void;
@@ -83,6 +85,11 @@ export class CopyTap {
 
   constructor(port: TapPort) {
     this.#port = port;
+  }
+
+  /** Whether the connection under the tap is TLS. */
+  get encrypted(): boolean {
+    return this.#port.encrypted ?? false;
   }
 
   /**

@@ -61,7 +61,7 @@ async function init(request: Extract<WorkerRequest, { type: "init" }>): Promise<
   await tx`begin isolation level repeatable read read only`;
   // Must come first in the transaction; takes no parameters (the name was checked).
   await tx.unsafe(`set transaction snapshot '${request.snapshotId}'`);
-  await prepareSession(tx);
+  await prepareSession(tx, { local: true });
 }
 
 async function copy(request: Extract<WorkerRequest, { type: "copy" }>): Promise<WorkerReply> {

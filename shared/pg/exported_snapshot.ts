@@ -7,11 +7,19 @@
  * with `pg_export_snapshot()`; every worker opens the same kind of transaction and adopts it
  * with `SET TRANSACTION SNAPSHOT`, so all of them see the database as of one instant. The
  * coordinator is also the first worker. Each transaction is a postgres.js `sql.begin` held
- * open until {@link ExportedSnapshot.close}.
+ * open until {@link ExportedSnapshot.close}, its settings transaction-local.
+ *
+ * Through a transaction-mode pooler (`pooler.ts`) this works as it is: each transaction keeps
+ * one server connection from its BEGIN to its end, and the exporting one stays open while the
+ * others import its snapshot. But each holds that server connection until the snapshot
+ * closes, so the pooler must give them all at once: when the others cannot all start within
+ * {@link OpenExportedSnapshotOptions.joinTimeoutMs}, opening fails, naming the fix, rather than
+ * wait in the pooler's queue.
  *
  * @module
  */
 import type postgres from "postgres";
+import { isPooled } from "./connect.ts";
 import { prepareSession } from "./session.ts";
 
 /** Connections that all see the database as of one instant. */
@@ -32,9 +40,15 @@ export interface ExportedSnapshot {
 export interface OpenExportedSnapshotOptions {
   /** How many connections share the snapshot, coordinator included (default 1). */
   connections?: number;
+  /**
+   * Through a transaction-mode pooler, how long the other connections may take to start their
+   * transactions beside the coordinator's (default 30 s); not applied to direct connections.
+   */
+  joinTimeoutMs?: number;
 }
 
 const CLOSE_TIMEOUT_MS = 10_000;
+const JOIN_TIMEOUT_MS = 30_000;
 const SNAPSHOT_NAME = /^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9A-Fa-f]+)?$/;
 
 interface HeldTransaction {
@@ -82,7 +96,9 @@ export async function openExportedSnapshot(
 ): Promise<ExportedSnapshot> {
   const count = Math.max(1, Math.floor(options.connections ?? 1));
   const held: HeldTransaction[] = [];
+  let closed = false;
   const close = async () => {
+    closed = true;
     // Let a connection loss reported just now reach its transaction first.
     await new Promise((done) => setTimeout(done, 0));
     const ending = held.splice(0).map(async (one) => {
@@ -99,7 +115,7 @@ export async function openExportedSnapshot(
   try {
     let exported = { id: "", time: "" };
     const coordinator = await holdTransaction(sql, async (tx) => {
-      await prepareSession(tx);
+      await prepareSession(tx, { local: true });
       const [row] = await tx<{ id: string; time: Date }[]>`
         select pg_export_snapshot() as id, now() as time`;
       if (!SNAPSHOT_NAME.test(row.id)) {
@@ -108,17 +124,22 @@ export async function openExportedSnapshot(
       exported = { id: row.id, time: new Date(row.time).toISOString() };
     });
     held.push(coordinator);
-    const workers = await Promise.all(
+    const joining = Promise.all(
       Array.from({ length: count - 1 }, async () => {
         const worker = await holdTransaction(sql, async (tx) => {
           // Must come first in the transaction; takes no parameters (the name was checked).
           await tx.unsafe(`set transaction snapshot '${exported.id}'`);
-          await prepareSession(tx);
+          await prepareSession(tx, { local: true });
         });
-        held.push(worker);
+        // Started after a failure or a timeout: nothing will close it but this.
+        if (closed) worker.release();
+        else held.push(worker);
         return worker;
       }),
     );
+    const workers = count > 1 && isPooled(sql)
+      ? await joinedInTime(joining, count, options.joinTimeoutMs ?? JOIN_TIMEOUT_MS)
+      : await joining;
     return {
       id: exported.id,
       time: exported.time,
@@ -129,5 +150,27 @@ export async function openExportedSnapshot(
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** `joining`, or a failure naming the fix when it takes longer than `timeoutMs`. */
+async function joinedInTime<T>(joining: Promise<T>, count: number, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) =>
+    timer = setTimeout(() =>
+      reject(
+        new Error(
+          `Could not open ${count} transactions sharing one snapshot through the ` +
+            `transaction-mode pooler within ${Math.round(timeoutMs / 1000)} s (it must serve ` +
+            "them all at once, until the backup ends): use the direct or session-mode " +
+            "database URL, or back up with fewer tables in parallel",
+        ),
+      ), timeoutMs)
+  );
+  try {
+    return await Promise.race([joining, late]);
+  } finally {
+    clearTimeout(timer);
+    joining.catch(() => {});
   }
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import postgres from "postgres";
+import { clientSql } from "./connect.ts";
 
 /** The repository's migrations folder. */
 export const MIGRATIONS_DIR = new URL("../../supabase/migrations/", import.meta.url);
@@ -38,7 +38,7 @@ export async function applyMigrations(
   options: { dir?: URL } = {},
 ): Promise<string[]> {
   const migrations = await readMigrations(options.dir);
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const sql = clientSql(databaseUrl, { max: 1 });
   const applied: string[] = [];
   try {
     await sql.unsafe(`

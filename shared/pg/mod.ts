@@ -2,7 +2,9 @@
  * PostgreSQL plumbing, below the database engine (it knows nothing of backups or manifests):
  *
  * - `connect.ts`: engine pools from a URL, or the caller's pool; connection errors reworded.
- * - `session.ts`: the session settings every engine connection runs with.
+ * - `pooler.ts`: whether a URL goes through a transaction-mode pooler (Supabase's port 6543,
+ *   `?pgbouncer=true`), and what that changes: no prepared statements, nothing kept per session.
+ * - `session.ts`: the settings every engine connection runs with, set in each transaction.
  * - `exported_snapshot.ts`: PostgreSQL's exported snapshot, one consistent view shared by
  *   several connections (`pg_export_snapshot()`, as `pg_dump -j`). Not a Storage snapshot.
  * - `wire_socket.ts`, `copy_tap.ts`: sockets whose reader hands each CopyData row over as it
@@ -15,11 +17,13 @@
  * @module
  */
 export {
+  clientSql,
   type Connection,
   connectionError,
   type DatabaseInput,
   describeDatabase,
   engineSql,
+  isPooled,
   openConnection,
 } from "./connect.ts";
 export { copyIn } from "./copy_in.ts";
@@ -30,6 +34,12 @@ export {
   openExportedSnapshot,
   type OpenExportedSnapshotOptions,
 } from "./exported_snapshot.ts";
-export { prepareSession, type Queryable } from "./session.ts";
+export { clientOptions, throughTransactionPooler, withoutPoolerParameter } from "./pooler.ts";
+export {
+  prepareSession,
+  type Queryable,
+  SESSION_SETTINGS,
+  sessionSettingsStatement,
+} from "./session.ts";
 export { findSliceEnd, type KeyColumn, type KeyRange } from "./slices.ts";
 export { columnList, qualifiedName, quoteIdent, tableLabel } from "./sql_text.ts";

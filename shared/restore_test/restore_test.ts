@@ -7,16 +7,24 @@
  *
  * @module
  */
-import postgres from "postgres";
 import { type BackupClass, backupClassOf } from "../database/backup_class.ts";
 import { loadDatabaseManifest } from "../database/manifest.ts";
+import type { SchemaStatement } from "../database/catalog/model.ts";
 import { restoreDatabase } from "../database/restore/mod.ts";
+import { engineSql } from "../pg/connect.ts";
 import { prepareSession } from "../pg/session.ts";
 import { tableLabel } from "../pg/sql_text.ts";
 import { type Repository, requireAuthenticated } from "../repository/mod.ts";
 import { createScratchDatabase, databaseExists, PLATFORM_TEMPLATE } from "./scratch_database.ts";
 import { scratchView } from "./scratch_view.ts";
-import { checksumTable, compareTable, type TableMismatch } from "./table_checksum.ts";
+import {
+  checkLargeObjects,
+  LARGE_OBJECTS_LABEL,
+  withScratchCondition,
+} from "./large_objects_check.ts";
+import { checksumTable, compareTable, rowSetDigest, type TableMismatch } from "./table_checksum.ts";
+import { copyOut } from "../pg/copy_out.ts";
+import { compareObjects, describeObjectMismatches, type ObjectMismatch } from "./object_check.ts";
 
 /** Options for {@link runRestoreTest}. */
 export interface RestoreTestOptions {
@@ -54,6 +62,10 @@ export interface RestoreTestReport {
   bytes: number;
   /** Tables that do not hold what the backup recorded; empty when the test passed. */
   mismatches: TableMismatch[];
+  /** Statements the backup recorded, per kind: every one was read back from the restore. */
+  objects: Record<string, number>;
+  /** Kinds whose restored objects differ from the recorded ones; empty when the test passed. */
+  objectMismatches: ObjectMismatch[];
   /** Platform tables the scratch database has no place for (restored as data only elsewhere). */
   skippedTables: string[];
   warnings: string[];
@@ -118,28 +130,72 @@ export async function runRestoreTest(
     tell(`Restored ${restored.tables} tables in ${seconds} s; reading them back`);
     const checkStarted = performance.now();
     const skipped = new Set(restored.skippedTables);
-    const tables = manifest.tables.filter((table) => !skipped.has(tableLabel(table)));
+    const tables = view.tables.filter((table) => !skipped.has(tableLabel(table)));
     const mismatches: TableMismatch[] = [];
+    let objects: Awaited<ReturnType<typeof compareObjects>> = { counts: {}, mismatches: [] };
     let rows = 0;
     let bytes = 0;
-    const sql = postgres(scratch.url, { max: 1, onnotice: () => {}, connect_timeout: 15 });
+    const sql = engineSql(scratch.url, { max: 1 });
     try {
-      await prepareSession(sql);
-      // A scan that joins another one mid-table would read the rows in another order.
-      await sql`select set_config('synchronize_seqscans', 'off', false)`;
       for (const table of tables) {
         options.signal?.throwIfAborted();
         try {
-          const actual = await checksumTable(sql, table);
+          // Each table read in a transaction of its own, its settings local to it (which holds
+          // through a transaction-mode pooler); read only, so it ends either way.
+          const actual = await sql.begin("read only", async (tx) => {
+            await prepareSession(tx, { local: true });
+            // A scan that joins another one mid-table would read the rows in another order.
+            await tx`select pg_catalog.set_config('synchronize_seqscans', 'off', true)`;
+            return await checksumTable(tx, await withScratchCondition(tx, table));
+          });
           rows += actual.rows;
           bytes += actual.bytes;
-          const mismatch = compareTable(table, actual);
+          let mismatch = compareTable(table, actual);
+          if (mismatch && !table.slices?.length && actual.rows === table.rows) {
+            // The same rows in another physical order: compare them as sets of rows.
+            const [stored, loaded] = await Promise.all([
+              rowSetDigest(repository.readStream(table.blobs, { signal: options.signal })),
+              // In a transaction with the settings, as above.
+              sql.begin("read only", async (tx) => {
+                await prepareSession(tx, { local: true });
+                const source = await withScratchCondition(tx, table);
+                return await rowSetDigest(copyOut(tx, source, { counter: { rows: 0, bytes: 0 } }));
+              }),
+            ]);
+            // The stored rows must still be the ones the manifest recorded, in its order.
+            const same = stored.sha256 === table.sha256 && stored.rows === loaded.rows &&
+              stored.digest === loaded.digest;
+            if (same) {
+              mismatch = undefined;
+            }
+          }
           if (mismatch) mismatches.push(mismatch);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           mismatches.push(compareTable(table, null, message)!);
         }
       }
+      if (manifest.largeObjects) {
+        const contents = manifest.largeObjects;
+        try {
+          const mismatch = await sql.begin("read only", async (tx) => {
+            await prepareSession(tx, { local: true });
+            return await checkLargeObjects(tx, contents);
+          });
+          if (mismatch) mismatches.push(mismatch);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          mismatches.push({
+            table: LARGE_OBJECTS_LABEL,
+            expected: { rows: contents.rows, sha256: contents.sha256 },
+            actual: null,
+            problem: `The large objects could not be read back: ${message}`,
+          });
+        }
+      }
+      // Then every other kind: the scratch database read back as the backup read the source.
+      const recorded = [...view.preData, ...view.postData] as SchemaStatement[];
+      objects = await compareObjects(sql, recorded, manifest.options.scope);
     } finally {
       await sql.end({ timeout: 5 });
     }
@@ -153,11 +209,13 @@ export async function runRestoreTest(
       rows,
       bytes,
       mismatches,
+      objects: objects.counts,
+      objectMismatches: objects.mismatches,
       skippedTables: restored.skippedTables,
       warnings: restored.warnings,
       leftOut: view.leftOut,
       template,
-      ok: mismatches.length === 0,
+      ok: mismatches.length === 0 && objects.mismatches.length === 0,
     };
   } finally {
     await scratch.drop().catch((error) => {
@@ -167,10 +225,25 @@ export async function runRestoreTest(
   }
 }
 
-/** One sentence for a failed test: how many tables differ, the first few named. */
-export function describeMismatches(report: Pick<RestoreTestReport, "backupId" | "mismatches">) {
-  const shown = report.mismatches.slice(0, 3).map((mismatch) => mismatch.problem);
-  const more = report.mismatches.length > 3 ? ` (and ${report.mismatches.length - 3} more)` : "";
-  return `Restore test of backup ${report.backupId} found ${report.mismatches.length} ` +
-    `table(s) that do not match the backup: ${shown.join("; ")}${more}`;
+/** One sentence for a failed test: how many tables and kinds differ, the first few named. */
+export function describeMismatches(
+  report: Pick<RestoreTestReport, "backupId" | "mismatches" | "objectMismatches">,
+) {
+  const parts: string[] = [];
+  if (report.mismatches.length > 0) {
+    const shown = report.mismatches.slice(0, 3).map((mismatch) => mismatch.problem);
+    const more = report.mismatches.length > 3 ? ` (and ${report.mismatches.length - 3} more)` : "";
+    parts.push(
+      `${report.mismatches.length} table(s) that do not match the backup: ${
+        shown.join("; ")
+      }${more}`,
+    );
+  }
+  if (report.objectMismatches.length > 0) {
+    parts.push(
+      `${report.objectMismatches.length} kind(s) of objects restored differently from the ` +
+        `backup: ${describeObjectMismatches(report.objectMismatches)}`,
+    );
+  }
+  return `Restore test of backup ${report.backupId} found ${parts.join(", and ")}`;
 }

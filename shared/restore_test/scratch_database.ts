@@ -5,8 +5,7 @@
  *
  * @module
  */
-import postgres from "postgres";
-import { describeDatabase } from "../pg/connect.ts";
+import { describeDatabase, engineSql } from "../pg/connect.ts";
 
 /** Prefix of every scratch database's name. */
 export const SCRATCH_PREFIX = "sauvegarde_restore_test_";
@@ -37,7 +36,7 @@ export function scratchId(): string {
 
 /** Whether a database of that name exists on the server `serverUrl` points at. */
 export async function databaseExists(serverUrl: string, name: string): Promise<boolean> {
-  const sql = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 15 });
+  const sql = engineSql(serverUrl, { max: 1 });
   try {
     const rows = await sql`select 1 from pg_catalog.pg_database where datname = ${name}`;
     return rows.length > 0;
@@ -60,7 +59,7 @@ export async function createScratchDatabase(
     throw new Error("A scratch database id must be 1 to 32 lowercase letters, digits or _");
   }
   const name = `${SCRATCH_PREFIX}${id}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 15 });
+  const admin = engineSql(serverUrl, { max: 1 });
   try {
     if (options.template) {
       await admin`create database ${admin(name)} template ${admin(options.template)}`;
@@ -91,7 +90,7 @@ export async function dropScratchDatabase(serverUrl: string, name: string): Prom
   if (!name.startsWith(SCRATCH_PREFIX)) {
     throw new Error(`Refusing to drop ${name}: it is not a scratch database`);
   }
-  const sql = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 15 });
+  const sql = engineSql(serverUrl, { max: 1 });
   try {
     await sql`drop database if exists ${sql(name)} with (force)`;
   } finally {

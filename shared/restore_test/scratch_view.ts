@@ -4,11 +4,19 @@
  * Supabase is `postgres` — so their `CREATE EXTENSION` cannot run in a scratch database beside
  * it. This view of the repository serves the backup's manifest with those statements left out
  * (the pre-data section inline, read and checked from the real one); everything else —
- * blobs, tables, the other statements — is the repository's own. What was left out is reported.
+ * blobs, tables, the other statements — is the repository's own. An extension left out takes
+ * its configuration with it: its configuration tables' rows, and the post-data statements of
+ * the schemas those tables are in (pg_cron's schema is its own: its sequences' `SEQUENCE SET`s,
+ * the `CRON RELOAD`). What was left out is reported.
  *
  * @module
  */
-import { DATABASE_MANIFEST_KIND, type DatabaseManifest } from "../database/manifest.ts";
+import {
+  DATABASE_MANIFEST_KIND,
+  type DatabaseManifest,
+  type ManifestStatement,
+  type ManifestTable,
+} from "../database/manifest.ts";
 import { loadSection } from "../database/sections.ts";
 import { carryAuthentication, type Repository } from "../repository/mod.ts";
 
@@ -20,6 +28,12 @@ export interface ScratchView {
   repository: Repository;
   /** Statements left out, like "EXTENSION pg_cron". */
   leftOut: string[];
+  /** The pre-data statements the scratch database is given (what it must then hold). */
+  preData: ManifestStatement[];
+  /** The post-data statements it is given. */
+  postData: ManifestStatement[];
+  /** The tables whose rows it is given. */
+  tables: ManifestTable[];
 }
 
 /** Builds the view; the repository itself when nothing needs leaving out. */
@@ -31,12 +45,26 @@ export async function scratchView(
   const left = (kind: string, name: string) =>
     kind === "EXTENSION" && SINGLE_DATABASE_EXTENSIONS.includes(name);
   const kept = preData.filter((statement) => !left(statement.kind, statement.name));
-  if (kept.length === preData.length) return { repository, leftOut: [] };
+  const postData = await loadSection(repository, manifest.sections.postData);
+  if (kept.length === preData.length) {
+    return { repository, leftOut: [], preData, postData, tables: manifest.tables };
+  }
   const leftOut = preData.filter((statement) => left(statement.kind, statement.name))
     .map((statement) => `${statement.kind} ${statement.name}`);
+  const gone = (table: ManifestTable) =>
+    table.extension !== undefined && SINGLE_DATABASE_EXTENSIONS.includes(table.extension.name);
+  const tables = manifest.tables.filter((table) => !gone(table));
+  const configSchemas = new Set(manifest.tables.filter(gone).map((table) => table.schema));
+  const keptPost = postData.filter((statement) => !configSchemas.has(statement.schema ?? ""));
   const served: DatabaseManifest = {
     ...manifest,
-    sections: { ...manifest.sections, preData: { statements: kept } },
+    sections: {
+      preData: { statements: kept },
+      postData: keptPost.length === postData.length
+        ? manifest.sections.postData
+        : { statements: keptPost },
+    },
+    tables,
   };
   const view = new Proxy(repository, {
     get(target, property) {
@@ -50,5 +78,5 @@ export async function scratchView(
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { repository: view, leftOut };
+  return { repository: view, leftOut, preData: kept, postData: keptPost, tables };
 }

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { copyOut, countNewlines } from "../pg/copy_out.ts";
 import { type ManifestTable, slicesDigest } from "../database/manifest.ts";
 import type { Queryable } from "../pg/session.ts";
@@ -57,10 +58,14 @@ export interface TableMismatch {
  * boundaries. Reads through
  * the engine's own `copyOut`, which handles postgres.js's socket back-pressure (a plain
  * `for await` over the COPY stream can leave the connection paused after a large table).
+ * With a `condition`, only the rows it selects (an extension's configuration table, whose
+ * other rows are the extension's: `large_objects_check.ts`).
  */
 export async function checksumTable(
   connection: Queryable,
-  table: Pick<ManifestTable, "schema" | "name" | "columns" | "key" | "slices">,
+  table: Pick<ManifestTable, "schema" | "name" | "columns" | "key" | "slices"> & {
+    condition?: string;
+  },
 ): Promise<TableChecksum> {
   const counter = { rows: 0, bytes: 0 };
   if (!table.slices?.length || !table.key?.length) {
@@ -175,4 +180,62 @@ function describeKey(key: readonly string[] | null): string {
     ? JSON.stringify(key[0])
     : `(${key.map((v) => JSON.stringify(v)).join(", ")})`;
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** An order-independent digest of COPY text rows, how many rows it covers, and the stream's SHA-256. */
+export interface RowSetDigest {
+  rows: number;
+  digest: string;
+  /** SHA-256 of the stream as read, in its order. */
+  sha256: string;
+}
+
+/**
+ * A digest of the multiset of rows in a COPY text stream, whatever their order: each row's
+ * SHA-256 added into eight 32-bit lanes. A table the backup read whole was stored in the
+ * source's physical order, which a restore need not reproduce (COPY puts a short row into
+ * room left on an earlier page); when its SHA-256 differs but its rows are the same rows, the
+ * table holds what the backup recorded.
+ */
+export async function rowSetDigest(pieces: AsyncIterable<Uint8Array>): Promise<RowSetDigest> {
+  const lanes = new Uint32Array(8);
+  const whole = new StreamHash();
+  let rows = 0;
+  let carry: Uint8Array = new Uint8Array(0);
+  const add = (row: Uint8Array) => {
+    const sum = createHash("sha256").update(row).digest();
+    for (let i = 0; i < 8; i++) lanes[i] = (lanes[i] + sum.readUInt32BE(i * 4)) >>> 0;
+    rows++;
+  };
+  for await (const piece of pieces) {
+    whole.update(piece);
+    let start = 0;
+    let end = piece.indexOf(0x0a);
+    while (end !== -1) {
+      if (carry.length > 0) {
+        const row = new Uint8Array(carry.length + end - start);
+        row.set(carry);
+        row.set(piece.subarray(start, end), carry.length);
+        add(row);
+        carry = new Uint8Array(0);
+      } else {
+        add(piece.subarray(start, end));
+      }
+      start = end + 1;
+      end = piece.indexOf(0x0a, start);
+    }
+    if (start < piece.length) {
+      const rest = piece.subarray(start);
+      const joined = new Uint8Array(carry.length + rest.length);
+      joined.set(carry);
+      joined.set(rest, carry.length);
+      carry = joined;
+    }
+  }
+  if (carry.length > 0) add(carry);
+  return {
+    rows,
+    digest: [...lanes].map((lane) => lane.toString(16).padStart(8, "0")).join(""),
+    sha256: whole.hex(),
+  };
 }

@@ -42,7 +42,15 @@ import { copyBackup } from "../replication/copy_backup.ts";
 /** What one target's backup has reached, as stored in the checkpoint. */
 export interface TargetProgress {
   state?: BackupRunState;
-  finished?: { backupId: string; bytes: number; rows: number; tables: number; storedBytes: number };
+  finished?: {
+    backupId: string;
+    bytes: number;
+    rows: number;
+    tables: number;
+    storedBytes: number;
+    /** What the backup could not reproduce (then its class is `incomplete`). */
+    warnings?: string[];
+  };
 }
 
 /** The checkpoint of a database run. */
@@ -187,6 +195,7 @@ export function createDatabaseStep(app: Pick<StepContext, "config">): Step {
           progress.state ??= await startBackupRun(snapshot, opened.repository, {
             scope,
             encryptionKeyId: opened.keyring?.active.id ?? null,
+            allowIncomplete: app.config.allowIncomplete,
             signal,
           });
           await save();
@@ -225,6 +234,7 @@ export function createDatabaseStep(app: Pick<StepContext, "config">): Step {
           rows: manifest.totals.rows,
           tables: manifest.totals.tables,
           storedBytes: manifest.totals.storedBytes,
+          ...(manifest.warnings.length ? { warnings: [...manifest.warnings] } : {}),
         };
         delete progress.state;
         await save();
@@ -279,7 +289,11 @@ export function createDatabaseStep(app: Pick<StepContext, "config">): Step {
       bytes: first?.bytes,
       items: first?.rows,
       // Verification reads the class from here: a partial run is not the project's backup.
-      details: { backups: finished, class: runBackupClass({ scope }) },
+      details: {
+        backups: finished,
+        class: made.warnings?.length ? "incomplete" : runBackupClass({ scope }),
+        ...(made.warnings?.length ? { complete: false, warnings: made.warnings } : {}),
+      },
     };
   };
 }

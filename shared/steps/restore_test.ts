@@ -47,6 +47,8 @@ export function restoreTestDetails(report: RestoreTestReport, target: string) {
       expected,
       actual,
     })),
+    objects: report.objects,
+    objectMismatches: report.objectMismatches,
     skippedTables: report.skippedTables,
     leftOut: report.leftOut,
     template: report.template,

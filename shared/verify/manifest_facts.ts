@@ -35,6 +35,7 @@ export function manifestFacts(kind: BackupKind, id: string, value: unknown): Man
       if ("blobs" in section) blobs.push(...section.blobs);
     }
     for (const table of manifest.tables) blobs.push(...table.blobs);
+    if (manifest.largeObjects) blobs.push(...manifest.largeObjects.blobs);
     return {
       kind,
       id,

@@ -13,6 +13,7 @@ import type { ChunkingOptions, Repository } from "../../repository/mod.ts";
 import type { ExportedSnapshot } from "../../pg/exported_snapshot.ts";
 import { type CopyLane, threadLane } from "../../pg/copy_lane.ts";
 import type { CopyCounter } from "../../pg/copy_out.ts";
+import { largeObjectCensus } from "../../pg/large_objects.ts";
 import { tableLabel } from "../../pg/sql_text.ts";
 import type { ManifestTable } from "../manifest.ts";
 import { defaultWriteConcurrency, TABLE_CHUNKING } from "./chunking.ts";
@@ -108,6 +109,7 @@ export async function copyPendingTables(
   try {
     // Locked before any row is read, as pg_dump does.
     await lockTables(snapshot, ledger.queued, options.lockTimeoutMs ?? 60_000);
+    await checkLargeObjects(snapshot, ledger.queued);
     const lanes = options.lanes ??
       snapshot.connections.map((connection) =>
         threadLane(connection, repository, {
@@ -125,6 +127,30 @@ export async function copyPendingTables(
   const failure = control.failure;
   if (failure) throw new BackupStepError(failure.message, ledger.current(), { cause: failure });
   return ledger.current();
+}
+
+/**
+ * The large objects' contents must be those of the objects the DDL creates: read in another
+ * snapshot than the schema (a later step), they are first counted again, and the backup fails
+ * when the objects, or their sizes, changed meanwhile (their definitions and contents would
+ * not match). Read in the schema's snapshot, as the copy order makes it usual, nothing to do.
+ */
+async function checkLargeObjects(
+  snapshot: ExportedSnapshot,
+  queued: readonly PendingTable[],
+): Promise<void> {
+  const expected = queued.find((table) => table.largeObjects)?.largeObjects;
+  if (!expected || expected.snapshotId === snapshot.id) return;
+  const now = await largeObjectCensus(snapshot.coordinator);
+  if (
+    now.count !== expected.count || now.bytes !== expected.bytes ||
+    now.digest !== expected.digest
+  ) {
+    throw new Error(
+      `The large objects changed since the backup read the schema (${expected.count} objects ` +
+        `of ${expected.bytes} bytes then, ${now.count} of ${now.bytes} now): start a new backup`,
+    );
+  }
 }
 
 /** What a lane works with: a table's copy context, and what to tell after each table. */
@@ -150,11 +176,10 @@ async function runLane(lane: CopyLane, context: LaneContext): Promise<void> {
       ledger.putBack(entry);
       if (!control.failure) {
         const reason = control.cancelled ? "the backup was cancelled" : describeCopyError(error);
-        control.fail(
-          new Error(`Could not back up table ${tableLabel(entry.table)}: ${reason}`, {
-            cause: error,
-          }),
-        );
+        const what = entry.table.largeObjects
+          ? "the large objects"
+          : `table ${tableLabel(entry.table)}`;
+        control.fail(new Error(`Could not back up ${what}: ${reason}`, { cause: error }));
       }
       return;
     }

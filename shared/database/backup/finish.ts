@@ -32,6 +32,7 @@ export async function finishBackupRun(
   }
   const blobs = new Map<string, { id: string; size: number; storedSize: number }>();
   for (const table of state.done) for (const blob of table.blobs) blobs.set(blob.id, blob);
+  for (const blob of state.largeObjects?.blobs ?? []) blobs.set(blob.id, blob);
   for (const blob of sectionBlobs(state.sections.preData)) blobs.set(blob.id, blob);
   for (const blob of sectionBlobs(state.sections.postData)) blobs.set(blob.id, blob);
   await checkStored(repository, [...blobs.values()], options);
@@ -68,7 +69,7 @@ function manifestOf(state: BackupRunState, blobs: number): DatabaseManifest {
     kind: "database",
     backupId: state.backupId,
     purpose: state.purpose,
-    class: deriveBackupClass(state),
+    class: deriveBackupClass({ ...state, incomplete: state.warnings.length > 0 }),
     ...(state.label === undefined ? {} : { label: state.label }),
     source: state.source,
     startedAt: state.startedAt,
@@ -85,6 +86,7 @@ function manifestOf(state: BackupRunState, blobs: number): DatabaseManifest {
     warnings: state.warnings,
     sections: state.sections,
     tables,
+    ...(state.largeObjects ? { largeObjects: state.largeObjects } : {}),
     totals: {
       tables: tables.length,
       rows: tables.reduce((sum, table) => sum + table.rows, 0),

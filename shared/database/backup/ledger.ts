@@ -6,7 +6,7 @@
  * @module
  */
 import type { CopyCounter } from "../../pg/copy_out.ts";
-import type { ManifestTable } from "../manifest.ts";
+import type { ManifestLargeObjects, ManifestTable } from "../manifest.ts";
 import { byProgressThenSize } from "./order.ts";
 import type { BackupProgress, BackupRunState, PendingTable } from "./state.ts";
 
@@ -25,6 +25,7 @@ export class CopyLedger {
   readonly #done: ManifestTable[];
   readonly #inFlight = new Set<InFlight>();
   #reusedBlobs: number;
+  #largeObjects: ManifestLargeObjects | undefined;
   /** Tables of the whole backup: done before this step, and still to copy. */
   readonly total: number;
 
@@ -36,7 +37,8 @@ export class CopyLedger {
     this.#queue = [...state.pending].sort(byProgressThenSize);
     this.#done = [...state.done];
     this.#reusedBlobs = state.reusedBlobs;
-    this.total = this.#done.length + this.#queue.length;
+    this.#largeObjects = state.largeObjects;
+    this.total = this.#done.length + this.#queue.filter((table) => !table.largeObjects).length;
   }
 
   /** The tables waiting, in the order lanes take them. */
@@ -59,10 +61,28 @@ export class CopyLedger {
     this.#queue.unshift(entry.table);
   }
 
-  /** A table finished: it leaves the lanes and goes into the manifest's tables. */
+  /**
+   * A table finished: it leaves the lanes and goes into the manifest's tables (the large
+   * objects' contents into the manifest's `largeObjects`, counted and sized as their schema
+   * was read: `copy_tables.ts` checks they still are).
+   */
   finish(entry: InFlight, table: ManifestTable): void {
     this.#inFlight.delete(entry);
-    this.#done.push(table);
+    const census = entry.table.largeObjects;
+    if (!census) {
+      this.#done.push(table);
+      return;
+    }
+    this.#largeObjects = {
+      count: census.count,
+      bytes: census.bytes,
+      rows: table.rows,
+      streamBytes: table.bytes,
+      sha256: table.sha256,
+      storedBytes: table.storedBytes,
+      blobs: table.blobs,
+      snapshotTime: table.snapshotTime,
+    };
   }
 
   /** Counts blobs a copy found already stored. */
@@ -79,6 +99,7 @@ export class CopyLedger {
       pending: [...this.#queue, ...[...this.#inFlight].map((entry) => entry.table)]
         .sort(byProgressThenSize),
       done: [...this.#done],
+      ...(this.#largeObjects ? { largeObjects: this.#largeObjects } : {}),
       reusedBlobs: this.#reusedBlobs,
     };
   }

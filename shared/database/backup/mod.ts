@@ -47,6 +47,7 @@ import { startBackupRun } from "./start.ts";
 import type { BackupProgress } from "./state.ts";
 
 export { TABLE_CHUNKING } from "./chunking.ts";
+export { IncompleteBackupError } from "./incomplete.ts";
 export { copyPendingTables, type CopyPendingTablesOptions } from "./copy_tables.ts";
 export { finishBackupRun, type FinishBackupRunOptions } from "./finish.ts";
 export { rowsPerSlice } from "./slice_plan.ts";
@@ -84,6 +85,11 @@ export interface BackupDatabaseOptions {
   label?: string;
   /** The database is not the project's: the backup's class is `other-database`. */
   otherDatabase?: boolean;
+  /**
+   * Record a backup that cannot reproduce everything (class `incomplete`, its warnings naming
+   * what) instead of failing with {@link IncompleteBackupError} before anything is stored.
+   */
+  allowIncomplete?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
 }
@@ -158,6 +164,7 @@ export async function backupDatabase(options: BackupDatabaseOptions): Promise<Ba
         label: options.label,
         otherDatabase: options.otherDatabase,
         encryptionKeyId: options.encryptionKeyId,
+        allowIncomplete: options.allowIncomplete,
         signal,
       });
       // 6. Tables: every row, in parallel.

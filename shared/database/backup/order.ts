@@ -6,9 +6,14 @@
 import { tableLabel } from "../../pg/sql_text.ts";
 import type { PendingTable } from "./state.ts";
 
-/** Tables started in slices first (to finish them), then the largest first. */
+/**
+ * Tables started in slices first (to finish them), then the large objects' contents (so they
+ * are read in the snapshot their definitions were, see `copy_tables.ts`), then the largest
+ * first.
+ */
 export function byProgressThenSize(a: PendingTable, b: PendingTable): number {
   return Number(Boolean(b.slices?.length)) - Number(Boolean(a.slices?.length)) ||
+    Number(Boolean(b.largeObjects)) - Number(Boolean(a.largeObjects)) ||
     b.estimatedBytes - a.estimatedBytes || compareText(tableLabel(a), tableLabel(b));
 }
 

@@ -7,10 +7,11 @@
  */
 import type { Repository } from "../../repository/mod.ts";
 import type { ExportedSnapshot } from "../../pg/exported_snapshot.ts";
-import type { DumpScope, TableToCopy } from "../catalog/model.ts";
+import type { DatabaseSchema, DumpScope, TableToCopy } from "../catalog/model.ts";
 import { readSchema } from "../catalog/mod.ts";
 import { newBackupId } from "../manifest.ts";
 import { storeSection } from "../sections.ts";
+import { refuseIncomplete } from "./incomplete.ts";
 import { byProgressThenSize } from "./order.ts";
 import type { BackupRunState, PendingTable } from "./state.ts";
 
@@ -23,6 +24,11 @@ export interface StartBackupRunOptions {
   otherDatabase?: boolean;
   /** Id of the key blobs are encrypted with (never the key); null or omitted when none. */
   encryptionKeyId?: string | null;
+  /**
+   * Record a backup that cannot reproduce everything (class `incomplete`) instead of failing
+   * with {@link IncompleteBackupError}.
+   */
+  allowIncomplete?: boolean;
   backupId?: string;
   signal?: AbortSignal;
 }
@@ -36,6 +42,8 @@ export async function startBackupRun(
   const startedAt = new Date().toISOString();
   const scope = normaliseScope(options.scope ?? {});
   const schema = await readSchema(snapshot.coordinator, scope);
+  // Before anything is stored: a backup that would not restore is an error by default.
+  refuseIncomplete(schema.warnings, options);
   options.signal?.throwIfAborted();
   const pre = schema.statements.filter((statement) => statement.section === "pre-data");
   const post = schema.statements.filter((statement) => statement.section === "post-data");
@@ -64,14 +72,17 @@ export async function startBackupRun(
     roles: [...schema.roles],
     warnings: [...schema.warnings],
     sections: { preData, postData },
-    pending: orderTables(schema.tables),
+    pending: orderTables(schema.tables, largeObjectsEntry(schema, snapshot.id)),
     done: [],
     reusedBlobs: 0,
   };
 }
 
-function orderTables(tables: readonly TableToCopy[]): PendingTable[] {
-  return tables.map((table) => ({
+function orderTables(
+  tables: readonly TableToCopy[],
+  largeObjects: PendingTable | undefined,
+): PendingTable[] {
+  return tables.map((table): PendingTable => ({
     schema: table.schema,
     name: table.name,
     columns: [...table.columns],
@@ -79,8 +90,30 @@ function orderTables(tables: readonly TableToCopy[]): PendingTable[] {
     managed: table.managed,
     estimatedBytes: table.estimatedBytes,
     estimatedRows: table.estimatedRows,
-    ...(table.key ? { key: table.key.map((column) => ({ ...column })) } : {}),
-  })).sort(byProgressThenSize);
+    ...(table.key && !table.extension ? { key: table.key.map((column) => ({ ...column })) } : {}),
+    ...(table.extension
+      ? { extension: { ...table.extension, loadAfter: [...table.extension.loadAfter] } }
+      : {}),
+  })).concat(largeObjects ? [largeObjects] : []).sort(byProgressThenSize);
+}
+
+/**
+ * The large objects' contents as an entry to copy, when the schema has any: named like the
+ * catalog that holds them (in messages and progress), its size their base64 text's.
+ */
+function largeObjectsEntry(schema: DatabaseSchema, snapshotId: string): PendingTable | undefined {
+  const census = schema.largeObjects;
+  if (!census) return undefined;
+  return {
+    schema: "pg_catalog",
+    name: "pg_largeobject",
+    columns: ["oid", "offset", "data"],
+    kind: "table",
+    managed: false,
+    estimatedBytes: Math.ceil(census.bytes * 4 / 3),
+    estimatedRows: census.count,
+    largeObjects: { ...census, snapshotId },
+  };
 }
 
 /** The scope as recorded: lists deduplicated and sorted, empty ones and false flags left out. */

@@ -8,8 +8,13 @@
  * @module
  */
 import type { BlobRef } from "../../repository/mod.ts";
-import type { DumpScope, KeyColumn } from "../catalog/model.ts";
-import type { ManifestSection, ManifestTable } from "../manifest.ts";
+import type {
+  DumpScope,
+  ExtensionConfigTable,
+  KeyColumn,
+  LargeObjectCensus,
+} from "../catalog/model.ts";
+import type { ManifestLargeObjects, ManifestSection, ManifestTable } from "../manifest.ts";
 
 /** A table still to copy. */
 export interface PendingTable {
@@ -25,6 +30,19 @@ export interface PendingTable {
   key?: KeyColumn[];
   /** Slices copied so far, in key order: the next one starts after the last one's `through`. */
   slices?: CopiedSlice[];
+  /** An extension's configuration table: only the rows its condition selects are copied. */
+  extension?: ExtensionConfigTable;
+  /**
+   * Not a table: the large objects' contents (`pg/large_objects.ts`), as the schema was read
+   * with them (a copy in another snapshot first checks they are still the same objects).
+   */
+  largeObjects?: PendingLargeObjects;
+}
+
+/** The large objects the DDL creates, as of the snapshot the schema was read in. */
+export interface PendingLargeObjects extends LargeObjectCensus {
+  /** The snapshot the schema was read in. */
+  snapshotId: string;
 }
 
 /** A slice of a table copied by an earlier step or earlier in this one. */
@@ -69,6 +87,8 @@ export interface BackupRunState {
   pending: PendingTable[];
   /** Tables copied, with their blobs. */
   done: ManifestTable[];
+  /** The large objects' contents, once copied (until then a pending entry). */
+  largeObjects?: ManifestLargeObjects;
   /** Blobs that were already stored when written. */
   reusedBlobs: number;
 }

@@ -1,7 +1,7 @@
 /**
  * Copying one table on one lane: whole with a plain `COPY t TO STDOUT` (the fast path,
  * pg_dump's output), or in key-ordered slices, one `COPY (SELECT …)` each, checking between
- * slices whether the step must stop.
+ * slices whether the step must stop. The large objects' contents are copied as a whole table.
  *
  * @module
  */
@@ -45,15 +45,26 @@ export function copyTable(
     : copyWhole(lane, entry, context);
 }
 
-/** Copies one whole table with a plain COPY. */
+/**
+ * Copies one whole table with a plain COPY (only the rows its condition selects, for an
+ * extension's configuration table), or the large objects' contents.
+ */
 async function copyWhole(
   lane: CopyLane,
   entry: InFlight,
   context: TableCopyContext,
 ): Promise<ManifestTable> {
+  const { table } = entry;
+  const source: CopySource = {
+    schema: table.schema,
+    name: table.name,
+    columns: table.columns,
+    ...(table.extension?.condition ? { condition: table.extension.condition } : {}),
+    ...(table.largeObjects ? { largeObjects: true } : {}),
+  };
   return {
-    ...tableIdentity(entry.table),
-    ...await copyOnce(lane, entry.table, entry, context),
+    ...tableIdentity(table),
+    ...await copyOnce(lane, source, entry, context),
   };
 }
 

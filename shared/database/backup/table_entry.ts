@@ -7,12 +7,12 @@
 import { type ManifestTable, slicesDigest } from "../manifest.ts";
 import type { PendingTable } from "./state.ts";
 
-/** What names a table in its manifest entry. */
+/** What names a table in its manifest entry (and, for a configuration table, its extension). */
 export function tableIdentity(
   table: PendingTable,
-): Pick<ManifestTable, "schema" | "name" | "columns" | "kind" | "managed"> {
-  const { schema, name, columns, kind, managed } = table;
-  return { schema, name, columns, kind, managed };
+): Pick<ManifestTable, "schema" | "name" | "columns" | "kind" | "managed" | "extension"> {
+  const { schema, name, columns, kind, managed, extension } = table;
+  return { schema, name, columns, kind, managed, ...(extension ? { extension } : {}) };
 }
 
 /** The manifest entry of a table copied in slices, its last slice included. */

@@ -37,6 +37,13 @@ function readName(text: string, options: { start: number; stop: string }): [stri
   }
 }
 
+/** An aclitem in the server's text form (names quoted as the server quotes them). */
+export function formatAclItem(item: AclItem): string {
+  const name = (role: string) =>
+    /^[A-Za-z0-9_]*$/.test(role) ? role : `"${role.replaceAll('"', '""')}"`;
+  return `${name(item.grantee)}=${item.privileges}/${name(item.grantor)}`;
+}
+
 /** Parses the server's text form of an aclitem. */
 export function parseAclItem(text: string): AclItem {
   const [grantee, eq] = readName(text, { start: 0, stop: "=" });
@@ -74,11 +81,18 @@ const ALL: Record<string, string> = {
   SCHEMA: "UC",
   TYPE: "U",
   DOMAIN: "U",
+  LANGUAGE: "U",
+  "FOREIGN DATA WRAPPER": "U",
+  "FOREIGN SERVER": "U",
+  "LARGE OBJECT": "rw",
 };
 
 /** The object the statements are about. */
 export interface AclTarget {
-  /** GRANT's object type: TABLE, SEQUENCE, FUNCTION, PROCEDURE, SCHEMA, TYPE, DOMAIN. */
+  /**
+   * GRANT's object type: TABLE, SEQUENCE, FUNCTION, PROCEDURE, SCHEMA, TYPE, DOMAIN, LANGUAGE,
+   * FOREIGN DATA WRAPPER, FOREIGN SERVER, LARGE OBJECT.
+   */
   type: string;
   /** The object as GRANT names it (quoted; functions with their argument types). */
   name: string;
@@ -123,12 +137,29 @@ export interface DefaultPrivilegesOf {
 /**
  * GRANT and REVOKE statements that turn the initial privileges `base` into `acl`.
  * `acl` null means the object has its default privileges: nothing to do.
+ *
+ * With `created`, the ACL a destination may give the object instead of `base` (`base` with
+ * more grants merged in, as a Supabase project's default privileges do: see
+ * `supabase_grants.ts`), the statements turn either into `acl`, item order included: what
+ * `created` grants beyond `acl` is revoked, and every item of `acl` that `base` lacks is
+ * granted. `acl` null then stands for `base`.
  */
 export function aclStatements(
   acl: string[] | null,
   base: string[] | null,
-  options: { target: AclTarget; quoter: Quoter; defaults?: DefaultPrivilegesOf },
+  options: {
+    target: AclTarget;
+    quoter: Quoter;
+    defaults?: DefaultPrivilegesOf;
+    created?: string[];
+  },
 ): string[] {
+  if (options.created && !options.target.column) {
+    return aclStatementsOver(acl ?? base ?? [], base ?? [], {
+      ...options,
+      created: options.created,
+    });
+  }
   if (acl === null) return [];
   const { target, quoter, defaults } = options;
   const who = (role: string) => (role === "" ? "PUBLIC" : quoter.ident(role));
@@ -167,6 +198,101 @@ export function aclStatements(
         ),
       );
     }
+  }
+  return out;
+}
+
+/** What {@link aclStatements} writes with: the statement prefix, the object and the grantor. */
+function writer(options: { target: AclTarget; quoter: Quoter; defaults?: DefaultPrivilegesOf }) {
+  const { target, quoter, defaults } = options;
+  const who = (role: string) => (role === "" ? "PUBLIC" : quoter.ident(role));
+  const on = defaults ? defaults.objects : `${target.type} ${target.name}`;
+  const prefix = defaults
+    ? `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoter.ident(target.owner)}` +
+      (defaults.schema === null ? " " : ` IN SCHEMA ${quoter.ident(defaults.schema)} `)
+    : "";
+  const wrap = (statement: string, grantor: string) =>
+    grantor === target.owner || defaults
+      ? statement
+      : `SET SESSION AUTHORIZATION ${quoter.ident(grantor)};\n${statement}\n` +
+        "RESET SESSION AUTHORIZATION;";
+  return {
+    revoke: (what: string, item: AclItem) =>
+      wrap(`${prefix}REVOKE ${what} ON ${on} FROM ${who(item.grantee)};`, item.grantor),
+    grant: (item: AclItem): string[] => {
+      const { plain, grantable } = split(item.privileges);
+      const to = `ON ${on} TO ${who(item.grantee)}`;
+      const out: string[] = [];
+      if (plain.length > 0) {
+        out.push(wrap(`${prefix}GRANT ${privilegeList(plain, target)} ${to};`, item.grantor));
+      }
+      if (grantable.length > 0) {
+        out.push(wrap(
+          `${prefix}GRANT ${privilegeList(grantable, target)} ${to} WITH GRANT OPTION;`,
+          item.grantor,
+        ));
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * {@link aclStatements} against two possible starting points, `base` and `created` (which
+ * holds `base`'s items in the same order, some with more privileges, and more items).
+ *
+ * The longest run of `acl`'s first items that `created` holds in the same order stays where
+ * it is: their privileges beyond `acl`'s are revoked one by one (a REVOKE ALL and a GRANT
+ * would move the item to the end). Every other item of `created` is revoked whole, and the
+ * rest of `acl` granted after, in order. Where an object starts from `base`, revoking what it
+ * lacks does nothing, and the grants land in the same order.
+ */
+function aclStatementsOver(
+  acl: readonly string[],
+  base: readonly string[],
+  options: {
+    target: AclTarget;
+    quoter: Quoter;
+    defaults?: DefaultPrivilegesOf;
+    created: readonly string[];
+  },
+): string[] {
+  const { target } = options;
+  const write = writer(options);
+  const key = (item: AclItem) => `${item.grantee}\0${item.grantor}`;
+  const items = acl.map(parseAclItem);
+  const baseItems = base.map(parseAclItem);
+  const createdItems = options.created.map(parseAclItem);
+  const createdAt = new Map(createdItems.map((item, index) => [key(item), index]));
+  let inPlace = 0;
+  for (let last = -1; inPlace < items.length; inPlace++) {
+    const index = createdAt.get(key(items[inPlace]));
+    if (index === undefined || index <= last) break;
+    last = index;
+  }
+  const kept = new Map(items.slice(0, inPlace).map((item) => [key(item), item]));
+  const out: string[] = [];
+  for (const item of createdItems) {
+    const wanted = kept.get(key(item));
+    if (!wanted) {
+      out.push(write.revoke("ALL", item));
+      continue;
+    }
+    const has = split(item.privileges);
+    const want = split(wanted.privileges);
+    const keep = new Set([...want.plain, ...want.grantable]);
+    const extra = [...has.plain, ...has.grantable].filter((letter) => !keep.has(letter));
+    if (extra.length > 0) out.push(write.revoke(privilegeList(extra, target), item));
+    const option = has.grantable.filter((letter) => want.plain.includes(letter));
+    if (option.length > 0) {
+      out.push(write.revoke(`GRANT OPTION FOR ${privilegeList(option, target)}`, item));
+    }
+  }
+  const same = (a: AclItem, b: AclItem) =>
+    a.grantee === b.grantee && a.grantor === b.grantor && a.privileges === b.privileges;
+  for (const [index, item] of items.entries()) {
+    if (index < inPlace && baseItems.some((other) => same(other, item))) continue;
+    out.push(...write.grant(item));
   }
   return out;
 }

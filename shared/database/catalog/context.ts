@@ -20,6 +20,13 @@ export interface ReadContext {
   warnings: string[];
   /** Objects that belong to an extension (never dumped themselves), as object refs. */
   members: Set<string>;
+  /**
+   * The ACL a destination gives an object a restore creates, when it may differ from
+   * `acldefault()` (a Supabase project's default privileges: `supabase_grants.ts`).
+   */
+  createdAcl?: (
+    options: { type: string; schema: string | null; owner: string; base: string[] | null },
+  ) => string[] | undefined;
 }
 
 /**
@@ -93,12 +100,20 @@ export function addAcl(
   node: DumpNode,
   options: { acl: string[] | null; base: string[] | null; target: AclTarget; label: string },
 ): void {
+  const { target } = options;
+  const created = target.column ? undefined : ctx.createdAcl?.({
+    type: target.type,
+    schema: target.type === "SCHEMA" ? node.name : node.schema,
+    owner: target.owner,
+    base: options.base,
+  });
   const statements = aclStatements(options.acl, options.base, {
-    target: options.target,
+    target,
     quoter: ctx.quoter,
+    created,
   });
   if (statements.length === 0) return;
-  for (const item of options.acl ?? []) {
+  for (const item of [...(options.acl ?? []), ...(created ?? [])]) {
     const parsed = parseAclItem(item);
     if (parsed.grantee !== "") ctx.roles.add(parsed.grantee);
     ctx.roles.add(parsed.grantor);

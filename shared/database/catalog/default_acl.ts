@@ -8,6 +8,12 @@ import { aclStatements, parseAclItem } from "./acl.ts";
 import { type ReadContext, whenMemberOf } from "./context.ts";
 import type { Queryable } from "./db.ts";
 import { PRIORITY } from "./graph.ts";
+import {
+  type PrivilegeLetters,
+  SUPABASE_DEFAULT_ACLS,
+  SUPABASE_RESTORING_ROLE,
+  supabaseDefaultAcl,
+} from "./supabase_grants.ts";
 
 /** A row of {@link queryDefaultAcls}. */
 export interface DefaultAclRow {
@@ -41,27 +47,54 @@ const OBJECTS: Record<string, [string, string]> = {
 };
 
 /**
- * Adds default privileges: those of dumped schemas, and the global ones unless the database
- * is a Supabase project (whose global defaults are the platform's).
+ * Adds default privileges: those of dumped schemas, and the global ones. On a Supabase
+ * project they are rendered against the project's own (`supabase_grants.ts`), so that the
+ * source's revokes are replayed there too; a platform entry the source no longer has (every
+ * grant of it revoked) is revoked whole.
  */
 export function buildDefaultAcls(
   ctx: ReadContext,
   rows: DefaultAclRow[],
-  options: { isSupabase: boolean },
+  options: { isSupabase: boolean; letters?: PrivilegeLetters },
 ): void {
   if (ctx.filter.tablesRestricted) return;
-  for (const row of rows) {
-    if (row.schema === null ? options.isSupabase : !ctx.filter.schemaDdl(row.schema)) continue;
+  const entries: Array<DefaultAclRow & { created?: string[] }> = [...rows];
+  if (options.isSupabase && options.letters) {
+    const letters = options.letters;
+    for (const [i, row] of entries.entries()) {
+      entries[i] = { ...row, created: supabaseDefaultAcl({ ...row, letters }) };
+    }
+    for (const platform of SUPABASE_DEFAULT_ACLS) {
+      if (platform.role !== SUPABASE_RESTORING_ROLE) continue;
+      const has = rows.some((row) =>
+        row.role === platform.role && row.schema === platform.schema &&
+        row.objectType === platform.objectType
+      );
+      if (has) continue;
+      entries.push({
+        oid: `platform:${platform.role}:${platform.schema}:${platform.objectType}`,
+        role: platform.role,
+        schema: platform.schema,
+        objectType: platform.objectType,
+        acl: [],
+        base: [],
+        created: supabaseDefaultAcl({ ...platform, letters }),
+      });
+    }
+  }
+  for (const row of entries) {
+    if (row.schema !== null && !ctx.filter.schemaDdl(row.schema)) continue;
     const [objects, type] = OBJECTS[row.objectType] ?? [];
     if (!objects) continue;
     const statements = aclStatements(row.acl, row.base, {
       target: { type, name: "", owner: row.role },
       quoter: ctx.quoter,
       defaults: { objects, schema: row.schema },
+      created: row.created,
     });
     if (statements.length === 0) continue;
     ctx.roles.add(row.role);
-    for (const item of row.acl) {
+    for (const item of [...row.acl, ...(row.created ?? [])]) {
       const grantee = parseAclItem(item).grantee;
       if (grantee !== "") ctx.roles.add(grantee);
     }

@@ -1,6 +1,6 @@
 /**
- * Functions and procedures, through the server's `pg_get_functiondef`. Aggregates are
- * reported as unsupported.
+ * Functions and procedures, through the server's `pg_get_functiondef` (aggregates: see
+ * `aggregates.ts`).
  *
  * @module
  */
@@ -15,19 +15,19 @@ export interface FunctionRow {
   name: string;
   kind: string;
   arguments: string;
-  def: string | null;
+  def: string;
   owner: string;
   acl: string[] | null;
   base: string[] | null;
   comment: string | null;
 }
 
-/** Functions, procedures and aggregates in the given schemas. */
+/** Functions and procedures in the given schemas. */
 export function queryFunctions(sql: Queryable, schemas: string[]): Promise<FunctionRow[]> {
   return sql<FunctionRow[]>`
     select p.oid::text as oid, n.nspname as schema, p.proname as name, p.prokind as kind,
       pg_get_function_identity_arguments(p.oid) as arguments,
-      case when p.prokind <> 'a' then pg_get_functiondef(p.oid) end as def,
+      pg_get_functiondef(p.oid) as def,
       pg_get_userbyid(p.proowner) as owner, p.proacl::text[] as acl,
       coalesce(ip.initprivs, acldefault('f', p.proowner))::text[] as base,
       (select ds.description from pg_description ds where ds.objoid = p.oid
@@ -36,7 +36,7 @@ export function queryFunctions(sql: Queryable, schemas: string[]): Promise<Funct
     join pg_namespace n on n.oid = p.pronamespace
     left join pg_init_privs ip on ip.classoid = 'pg_proc'::regclass and ip.objoid = p.oid
       and ip.objsubid = 0
-    where n.nspname = any(${schemas})
+    where n.nspname = any(${schemas}) and p.prokind <> 'a'
       and not exists (select from pg_depend d where d.classid = 'pg_proc'::regclass
         and d.objid = p.oid and d.deptype in ('e', 'i'))
     order by n.nspname, p.proname, p.oid`;
@@ -50,10 +50,6 @@ export function buildFunctions(ctx: ReadContext, rows: FunctionRow[]): void {
     if (ctx.members.has(id) || !ctx.filter.schemaDdl(row.schema)) continue;
     if (ctx.filter.tablesRestricted) continue;
     const label = `${row.name}(${row.arguments})`;
-    if (row.kind === "a" || row.def === null) {
-      ctx.warnings.push(`Aggregate ${row.schema}.${label} is not dumped`);
-      continue;
-    }
     const objectType = row.kind === "p" ? "PROCEDURE" : "FUNCTION";
     const signature = `${q.qualified(row.schema, row.name)}(${row.arguments})`;
     const def = row.def.trimEnd().replace(/^CREATE OR REPLACE /, "CREATE ");

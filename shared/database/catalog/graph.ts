@@ -39,13 +39,37 @@ export interface DumpNode {
 export const PRIORITY = {
   set: 0,
   schema: 1,
+  /** pg_dump: languages, collations, transforms, then extensions. */
+  language: 1.2,
+  collation: 1.4,
+  transform: 1.6,
   extension: 2,
   type: 3,
+  /** A cast waits for its function (pg_depend), and comes before the views that spell it. */
+  cast: 3.5,
   function: 4,
+  /** pg_dump: aggregates, then operators (and access methods), then operator classes/families. */
+  aggregate: 4.2,
+  operator: 4.5,
+  accessMethod: 4.5,
+  operatorFamily: 4.6,
+  operatorClass: 4.6,
+  /** pg_dump: conversions, then text search parsers, templates, dictionaries, configurations. */
+  conversion: 5,
+  tsParser: 5.1,
+  tsTemplate: 5.2,
+  tsDictionary: 5.3,
+  tsConfiguration: 5.4,
+  /** pg_dump: foreign data wrappers and servers (their user mappings) just before tables. */
+  foreignDataWrapper: 5.5,
+  foreignServer: 5.6,
+  userMapping: 5.7,
   sequence: 6,
   table: 7,
   tableAttach: 8,
   ownedBy: 9,
+  /** pg_dump: large objects' definitions last in pre-data (their contents load with the rows). */
+  largeObject: 10,
   postSet: 20,
   constraint: 21,
   index: 22,

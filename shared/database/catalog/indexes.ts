@@ -1,6 +1,7 @@
 /**
- * Indexes (through `pg_get_indexdef`), partition index attachment, CLUSTER ON and
- * REPLICA IDENTITY USING INDEX. Indexes that back constraints come with the constraint.
+ * Indexes (through `pg_get_indexdef`), partition index attachment, CLUSTER ON,
+ * REPLICA IDENTITY USING INDEX and the statistics targets of index columns. Indexes that back
+ * constraints come with the constraint.
  *
  * @module
  */
@@ -24,6 +25,8 @@ export interface IndexRow {
   parentName: string | null;
   constraintOid: string | null;
   comment: string | null;
+  /** Columns (by number) given a statistics target of their own. */
+  statistics: { column: number; target: number }[] | null;
 }
 
 /** Valid indexes (and partitioned ones) on relations in the given schemas. */
@@ -38,7 +41,11 @@ export function queryIndexes(sql: Queryable, schemas: string[]): Promise<IndexRo
       (select co.oid::text from pg_constraint co where co.conindid = i.indexrelid
         and co.conrelid = i.indrelid and co.contype in ('p', 'u', 'x')) as "constraintOid",
       (select ds.description from pg_description ds where ds.objoid = i.indexrelid
-        and ds.classoid = 'pg_class'::regclass and ds.objsubid = 0) as comment
+        and ds.classoid = 'pg_class'::regclass and ds.objsubid = 0) as comment,
+      (select json_agg(json_build_object('column', a.attnum, 'target', a.attstattarget)
+          order by a.attnum)
+        from pg_attribute a
+        where a.attrelid = i.indexrelid and a.attstattarget >= 0) as statistics
     from pg_index i
     join pg_class ic on ic.oid = i.indexrelid
     join pg_class tc on tc.oid = i.indrelid
@@ -101,6 +108,18 @@ export function buildIndexes(
         name: row.name,
         sql: `ALTER TABLE ONLY ${tableQualified} REPLICA IDENTITY USING INDEX ${
           q.ident(row.name)
+        };`,
+      });
+    }
+    // Statistics targets of expression columns, which pg_dump sets right after the index.
+    for (const { column, target } of row.statistics ?? []) {
+      node.after.push({
+        section: node.section,
+        kind: "INDEX STATISTICS",
+        schema: row.schema,
+        name: row.name,
+        sql: `ALTER INDEX ${qualified} ALTER COLUMN ${Number(column)} SET STATISTICS ${
+          Number(target)
         };`,
       });
     }

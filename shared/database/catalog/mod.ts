@@ -22,5 +22,11 @@ export type {
 export { readSchema } from "./read_schema.ts";
 export { renderScript } from "./render.ts";
 export { RESTORE_SETTINGS } from "./preamble.ts";
-export { isSystemSchema, SUPABASE_MANAGED_DATA_TABLES, SUPABASE_MANAGED_SCHEMAS } from "./scope.ts";
+export {
+  isSupabaseManagedSchema,
+  isSystemSchema,
+  SUPABASE_MANAGED_DATA_TABLES,
+  SUPABASE_MANAGED_SCHEMA_PREFIXES,
+  SUPABASE_MANAGED_SCHEMAS,
+} from "./scope.ts";
 export type { Queryable } from "./db.ts";

@@ -4,6 +4,7 @@
  * @module
  */
 import type { KeyColumn } from "../../pg/slices.ts";
+import type { LargeObjectCensus } from "../../pg/large_objects.ts";
 
 /** Which schemas and tables a dump covers, and which halves (DDL, data) it produces. */
 export interface DumpScope {
@@ -20,11 +21,13 @@ export interface DumpScope {
   /** Data only: no statements except `SEQUENCE SET`. */
   dataOnly?: boolean;
   /**
-   * On Supabase, also dump the project's own hooks on the managed tables whose data is
-   * dumped: triggers whose function is in a dumped schema (the usual `on_auth_user_created`
-   * on auth.users) and the policies on those tables (storage.objects access rules). Off by
-   * default: then nothing of the managed schemas but their rows is dumped, as with
-   * `supabase db dump`.
+   * On Supabase, also dump the project's own hooks on the platform's tables (those of the
+   * managed schemas the lists allow): triggers whose function is dumped (the usual
+   * `on_auth_user_created` on auth.users), the policies (storage.objects and
+   * realtime.messages access rules) and row security turned on or forced; restored after the
+   * platform's DDL, each skipped where its table is missing or already has it
+   * (`managed_hooks.ts`). On by default; false dumps nothing of the managed schemas but their
+   * rows, as `supabase db dump` does.
    */
   managedTableHooks?: boolean;
 }
@@ -38,15 +41,28 @@ export interface SchemaStatement {
   section: Section;
   /**
    * What it is, with pg_dump's names where pg_dump has one: `SET` (the session settings that
-   * open each section), `SCHEMA`, `EXTENSION`, `TYPE`, `DOMAIN`, `FUNCTION`, `PROCEDURE`,
+   * open each section), `ROLE` and `ROLE MEMBERSHIP` (a Supabase project's own roles, first in
+   * pre-data, each created only where missing: `roles.ts`), `CRON RELOAD` (post-data, data:
+   * pg_cron told its restored jobs are there: `cron_reload.ts`), `SCHEMA`, `PROCEDURAL LANGUAGE`, `COLLATION`, `TRANSFORM`, `EXTENSION`,
+   * `SHELL TYPE` (a base type's `CREATE TYPE name;`, before its I/O functions), `TYPE`,
+   * `DOMAIN`, `CAST` (database-wide, like pg_dump's), `FUNCTION`, `PROCEDURE`, `AGGREGATE`,
+   * `OPERATOR`, `OPERATOR FAMILY` (also its loose members' `ALTER OPERATOR FAMILY … ADD`),
+   * `OPERATOR CLASS`, `ACCESS METHOD`, `CONVERSION`, `TEXT SEARCH PARSER`, `TEXT SEARCH TEMPLATE`,
+   * `TEXT SEARCH DICTIONARY`, `TEXT SEARCH CONFIGURATION` (with one `ADD MAPPING` per token
+   * type), `FOREIGN DATA WRAPPER`, `SERVER`,
+   * `USER MAPPING` (its options, passwords included, as pg_dump dumps them; never in a name),
    * `SEQUENCE`, `SEQUENCE OWNED BY`, `TABLE` (also a table's column settings, identity and
-   * FORCE ROW LEVEL SECURITY that follow its CREATE), `TABLE ATTACH`, `VIEW`, `DEFAULT`,
+   * FORCE ROW LEVEL SECURITY that follow its CREATE), `FOREIGN TABLE` (likewise, with its
+   * columns' OPTIONS), `TABLE ATTACH`, `VIEW`, `DEFAULT`,
    * `MATERIALIZED VIEW`, `OWNER` (guarded: runs only if the role exists and the restoring user
    * is a member of it), `COMMENT`, `CONSTRAINT`, `CHECK CONSTRAINT` (NOT VALID ones),
-   * `FK CONSTRAINT`, `INDEX`, `INDEX ATTACH`, `CLUSTER`, `REPLICA IDENTITY`, `STATISTICS`,
+   * `FK CONSTRAINT`, `INDEX`, `INDEX ATTACH`, `CLUSTER`, `REPLICA IDENTITY`,
+   * `INDEX STATISTICS` (an index column's `SET STATISTICS`), `STATISTICS`,
    * `RULE`, `TRIGGER`, `POLICY`, `ROW SECURITY`, `PUBLICATION`, `PUBLICATION TABLE`,
    * `PUBLICATION TABLES IN SCHEMA`, `SEQUENCE SET`, `ACL` (one GRANT or REVOKE each),
-   * `DEFAULT ACL`, `MATERIALIZED VIEW DATA`, `EVENT TRIGGER`.
+   * `DEFAULT ACL`, `MATERIALIZED VIEW DATA`, `EVENT TRIGGER`, `BLOB` (up to a thousand large
+   * objects' `lo_create`, pre-data, with their owner, comments and privileges: data to
+   * pg_dump, see `large_objects.ts`).
    *
    * `SEQUENCE SET` (pg_dump's data section) is post-data here: it runs after the rows are
    * loaded. Post-data ends like pg_restore: privileges, then default privileges, then
@@ -82,10 +98,27 @@ export interface TableToCopy {
    * always copied whole.
    */
   key?: KeyColumn[];
+  /**
+   * An extension's configuration table (`extension_config.ts`): the extension creates it, only
+   * the rows its condition selects are copied, never in slices.
+   */
+  extension?: ExtensionConfigTable;
+}
+
+/** What makes a table an extension's configuration table (`pg_extension_config_dump`). */
+export interface ExtensionConfigTable {
+  /** The extension's name. */
+  name: string;
+  /** The extension's condition (`WHERE …`, SQL from the source's catalog), "" for all rows. */
+  condition: string;
+  /** Configuration tables (`schema.table`) its foreign keys reference: loaded before it. */
+  loadAfter: string[];
 }
 
 // Defined with the key-range reads that use it (`pg/slices.ts`), below the catalog.
 export type { KeyColumn } from "../../pg/slices.ts";
+// Defined with the reads that take it (`pg/large_objects.ts`), below the catalog.
+export type { LargeObjectCensus } from "../../pg/large_objects.ts";
 
 /** Everything a backup needs to know about a database's schema. */
 export interface DatabaseSchema {
@@ -101,7 +134,15 @@ export interface DatabaseSchema {
   statements: SchemaStatement[];
   /** Tables whose data is dumped, sorted by schema and name. */
   tables: TableToCopy[];
-  /** Roles the statements refer to (owners, grants, policies); a restore needs them to exist. */
+  /**
+   * The large objects whose contents are dumped, as of the snapshot (`large_objects.ts`);
+   * absent when there are none or the dump holds none (schema-only, schemas or tables chosen).
+   */
+  largeObjects?: LargeObjectCensus;
+  /**
+   * Roles the statements refer to (owners, grants, policies); a restore needs them to exist.
+   * Those a `ROLE` statement creates exist once pre-data has begun.
+   */
   roles: string[];
   /** Objects in scope that are not reproduced (unsupported kinds), as human-readable notes. */
   warnings: string[];

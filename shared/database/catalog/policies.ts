@@ -6,6 +6,7 @@
 import { addComment, type ReadContext } from "./context.ts";
 import type { Queryable } from "./db.ts";
 import { PRIORITY, ref } from "./graph.ts";
+import { guardHook } from "./managed_hooks.ts";
 import type { Relations } from "./relations.ts";
 
 /** A row of {@link queryPolicies}. */
@@ -84,5 +85,13 @@ export function buildPolicies(
       label: `POLICY ${row.name} ON ${row.table}`,
       comment: row.comment,
     });
+    if (!relations.dumped.has(row.tableOid)) {
+      guardHook(ctx, node, {
+        schema: row.schema,
+        table: row.table,
+        catalog: "pg_policy",
+        name: row.name,
+      });
+    }
   }
 }

@@ -5,23 +5,54 @@
  *
  * @module
  */
+import { buildAccessMethods, queryAccessMethods } from "./access_methods.ts";
+import { buildAggregates, queryAggregates } from "./aggregates.ts";
+import { buildBaseTypes, queryBaseTypes, useShellTypes } from "./base_types.ts";
+import { buildCasts, queryCasts } from "./casts.ts";
+import { buildCollations, queryCollations } from "./collations.ts";
 import { buildConstraints, checksByTable, queryConstraints } from "./constraints.ts";
+import { buildConversions, queryConversions } from "./conversions.ts";
+import { addCronReload } from "./cron_reload.ts";
 import { queryCopyKeys } from "./copy_keys.ts";
 import type { ReadContext } from "./context.ts";
 import type { Queryable } from "./db.ts";
 import { buildDefaultAcls, queryDefaultAcls } from "./default_acl.ts";
 import { addDepends, queryDepends } from "./depends.ts";
 import { buildEventTriggers, queryEventTriggers } from "./event_triggers.ts";
+import { buildExtensionConfig, queryExtensionConfig } from "./extension_config.ts";
+import {
+  buildForeignData,
+  queryForeignDataWrappers,
+  queryForeignServers,
+  queryUserMappings,
+} from "./foreign_data.ts";
 import { buildFunctions, queryFunctions } from "./functions.ts";
 import { DumpGraph, ref } from "./graph.ts";
 import { buildIndexes, queryIndexes } from "./indexes.ts";
+import { buildLanguages, queryLanguages } from "./languages.ts";
+import {
+  buildLargeObjects,
+  dumpsLargeObjects,
+  isLargeObjectStatement,
+  queryLargeObjectDetails,
+  queryLargeObjectGroups,
+} from "./large_objects.ts";
+import { largeObjectCensus } from "../../pg/large_objects.ts";
 import type { DatabaseSchema, DumpScope, KeyColumn, TableToCopy } from "./model.ts";
+import {
+  buildOperatorClasses,
+  buildOperatorFamilies,
+  queryOperatorClasses,
+  queryOperatorFamilies,
+} from "./operator_classes.ts";
+import { buildOperators, queryOperators } from "./operators.ts";
 import { orderGraph } from "./order.ts";
 import { buildPolicies, queryPolicies } from "./policies.ts";
 import { buildPublications, queryPublications } from "./publications.ts";
 import { settingsStatement } from "./preamble.ts";
 import { makeQuoter } from "./quote.ts";
 import { buildRelations } from "./relations.ts";
+import { buildRoles, queryRoleMemberships, queryRoles } from "./roles.ts";
 import { queryRelations, type RelationRow } from "./relations_query.ts";
 import { buildRules, queryRules } from "./rules.ts";
 import {
@@ -31,9 +62,12 @@ import {
   queryExtensions,
   querySchemas,
 } from "./schemas.ts";
-import { scopeFilter, SUPABASE_MANAGED_DATA_TABLES } from "./scope.ts";
+import { isSupabaseManagedSchema, scopeFilter, SUPABASE_MANAGED_DATA_TABLES } from "./scope.ts";
 import { buildSequenceSets, querySequenceValues } from "./sequence_values.ts";
 import { buildStatistics, queryStatistics } from "./statistics.ts";
+import { queryPrivilegeLetters, supabaseCreatedAcl } from "./supabase_grants.ts";
+import { buildTextSearch, queryTextSearch } from "./text_search.ts";
+import { buildTransforms, queryTransforms } from "./transforms.ts";
 import { buildTriggers, queryTriggers } from "./triggers.ts";
 import { buildTypes, queryTypes } from "./types.ts";
 import { queryUnsupported } from "./unsupported.ts";
@@ -121,9 +155,29 @@ async function readWithEmptyPath(
   const managedSchemas = basics.isSupabase
     ? [...new Set(SUPABASE_MANAGED_DATA_TABLES.map((t) => t.split(".")[0]))]
     : [];
-  const relationSchemas = [...new Set([...ddlSchemas, ...managedSchemas])];
+  // On Supabase, the project's hooks on the platform's tables are dumped unless turned off.
+  const hooks = basics.isSupabase && (scope.managedTableHooks ?? true);
+  const hookSchemas = hooks
+    ? [
+      ...ddlSchemas,
+      ...schemaRows.filter((s) => isSupabaseManagedSchema(s.name)).map((s) => s.name),
+    ]
+    : ddlSchemas;
+  const relationSchemas = [...new Set([...ddlSchemas, ...managedSchemas, ...hookSchemas])];
   const wantsData = !scope.schemaOnly;
-  const hookSchemas = scope.managedTableHooks ? relationSchemas : ddlSchemas;
+  // A Supabase project's own roles, and what the platform grants (`supabase_grants.ts`).
+  const supabaseReads = basics.isSupabase
+    ? Promise.all([queryPrivilegeLetters(sql), queryRoles(sql), queryRoleMemberships(sql)])
+    : undefined;
+  // Large objects and extensions' configuration, data to pg_dump, read beside the rest.
+  const largeObjectsToo = dumpsLargeObjects(scope);
+  const dataObjects = Promise.all([
+    wantsData ? queryExtensionConfig(sql) : Promise.resolve([]),
+    largeObjectsToo ? queryLargeObjectGroups(sql) : Promise.resolve([]),
+    largeObjectsToo ? queryLargeObjectDetails(sql) : Promise.resolve([]),
+    largeObjectsToo ? largeObjectCensus(sql) : Promise.resolve(undefined),
+  ]);
+  dataObjects.catch(() => {}); // Awaited below, unless another query failed first.
 
   const [
     typeRows,
@@ -140,6 +194,21 @@ async function readWithEmptyPath(
     sequenceValues,
     publicationRows,
     eventTriggerRows,
+    collationRows,
+    textSearchRows,
+    conversionRows,
+    castRows,
+    languageRows,
+    transformRows,
+    accessMethodRows,
+    wrapperRows,
+    serverRows,
+    userMappingRows,
+    aggregateRows,
+    operatorRows,
+    operatorFamilyRows,
+    operatorClassRows,
+    baseTypeRows,
     unsupportedRows,
     keyRows,
   ] = await Promise.all([
@@ -157,6 +226,21 @@ async function readWithEmptyPath(
     wantsData ? querySequenceValues(sql, relationSchemas) : Promise.resolve([]),
     queryPublications(sql),
     queryEventTriggers(sql),
+    queryCollations(sql, ddlSchemas),
+    queryTextSearch(sql, ddlSchemas),
+    queryConversions(sql, ddlSchemas),
+    queryCasts(sql),
+    queryLanguages(sql),
+    queryTransforms(sql),
+    queryAccessMethods(sql),
+    queryForeignDataWrappers(sql),
+    queryForeignServers(sql),
+    queryUserMappings(sql),
+    queryAggregates(sql, ddlSchemas),
+    queryOperators(sql, ddlSchemas),
+    queryOperatorFamilies(sql, ddlSchemas),
+    queryOperatorClasses(sql, ddlSchemas),
+    queryBaseTypes(sql, ddlSchemas),
     queryUnsupported(sql, ddlSchemas),
     wantsData ? queryCopyKeys(sql, relationSchemas) : Promise.resolve([]),
   ]);
@@ -168,18 +252,28 @@ async function readWithEmptyPath(
     roles: new Set(),
     warnings: [],
     members,
+    ...(basics.isSupabase ? { createdAcl: supabaseCreatedAcl } : {}),
   };
+  const [letters, roleRows, membershipRows] = (await supabaseReads) ?? [];
   buildSchemas(ctx, schemaRows);
   buildExtensions(ctx, extensionRows, {
     members: memberRows,
     restricted: scope.includeSchemas !== undefined || scope.includeTables !== undefined,
     excluded: new Set(scope.excludeSchemas ?? []),
   });
+  buildCollations(ctx, collationRows);
   buildTypes(ctx, typeRows);
   buildFunctions(ctx, functionRows);
+  const shellTypes = buildBaseTypes(ctx, baseTypeRows);
+  buildAggregates(ctx, aggregateRows);
+  buildOperators(ctx, operatorRows);
+  buildOperatorFamilies(ctx, operatorFamilyRows);
+  buildOperatorClasses(ctx, operatorClassRows);
+  buildConversions(ctx, conversionRows);
+  buildTextSearch(ctx, textSearchRows);
   const relations = buildRelations(ctx, relationRows, {
     checks: checksByTable(constraintRows),
-    managedTableHooks: scope.managedTableHooks === true,
+    managedTableHooks: hooks,
   });
   buildConstraints(ctx, constraintRows, { relations });
   buildIndexes(ctx, indexRows, { relations });
@@ -187,9 +281,24 @@ async function readWithEmptyPath(
   buildRules(ctx, ruleRows, { relations });
   buildPolicies(ctx, policyRows, { relations });
   buildStatistics(ctx, statisticsRows, { relations });
-  buildDefaultAcls(ctx, defaultAclRows, { isSupabase: basics.isSupabase });
+  buildDefaultAcls(ctx, defaultAclRows, { isSupabase: basics.isSupabase, letters });
+  // Created first in a restore, before anything names them.
+  const roleStatements = roleRows && !scope.dataOnly && !ctx.filter.tablesRestricted
+    ? buildRoles(ctx, roleRows, membershipRows ?? [])
+    : [];
   buildPublications(ctx, publicationRows, { relations });
   buildEventTriggers(ctx, eventTriggerRows);
+  // Database-wide kinds, dumped only when nothing restricts the dump (as pg_dump does).
+  const everything = scope.includeSchemas === undefined && scope.includeTables === undefined;
+  buildLanguages(ctx, languageRows, { everything });
+  buildTransforms(ctx, transformRows, { everything });
+  buildAccessMethods(ctx, accessMethodRows, { everything });
+  buildCasts(ctx, castRows, { everything });
+  buildForeignData(ctx, {
+    wrappers: wrapperRows,
+    servers: serverRows,
+    mappings: userMappingRows,
+  }, { everything });
   if (!ctx.filter.tablesRestricted) {
     for (const row of unsupportedRows) ctx.warnings.push(`${row.kind} ${row.name} is not dumped`);
   }
@@ -214,20 +323,33 @@ async function readWithEmptyPath(
       ),
     });
   }
+  const [configRows, largeObjectGroups, largeObjectDetails, largeObjects] = await dataObjects;
+  buildLargeObjects(ctx, largeObjectGroups, largeObjectDetails);
+  if (wantsData) {
+    tables.push(...buildExtensionConfig(ctx, configRows, scope));
+    addCronReload(ctx, tables);
+    tables.sort((a, b) =>
+      a.schema === b.schema ? (a.name < b.name ? -1 : 1) : a.schema < b.schema ? -1 : 1
+    );
+  }
 
   addDepends(ctx.graph, dependRows);
+  useShellTypes(ctx.graph, shellTypes);
   chainRefreshes(ctx);
   const ordered = orderGraph(ctx.graph);
   ctx.warnings.push(...ordered.warnings);
 
   let statements = ordered.statements;
   if (scope.dataOnly) {
-    statements = statements.filter((s) => s.kind === "SEQUENCE SET");
+    statements = statements.filter((s) =>
+      s.kind === "SEQUENCE SET" || s.kind === "CRON RELOAD" || isLargeObjectStatement(s)
+    );
   } else {
     const pre = statements.filter((s) => s.section === "pre-data");
     const post = statements.filter((s) => s.section === "post-data");
     statements = [
       settingsStatement("pre-data"),
+      ...roleStatements,
       ...pre,
       settingsStatement("post-data"),
       ...post,
@@ -240,6 +362,7 @@ async function readWithEmptyPath(
     schemas: ctx.filter.tablesRestricted ? [] : [...ddlSchemas].sort(),
     statements,
     tables,
+    ...(largeObjects?.count ? { largeObjects } : {}),
     roles: [...ctx.roles].filter((r) => r !== "").sort(),
     warnings: ctx.warnings,
   };

@@ -6,7 +6,9 @@
  */
 import { addAcl, addComment, addOwner, type ReadContext } from "./context.ts";
 import type { ConstraintRow } from "./constraints.ts";
+import { optionsClause } from "./foreign_data.ts";
 import { type DumpNode, PRIORITY, ref } from "./graph.ts";
+import { addManagedRowSecurity, hookedTables } from "./managed_hooks.ts";
 import { quoteLiteral } from "./quote.ts";
 import type { ColumnRow, RelationRow, SequenceParams } from "./relations_query.ts";
 
@@ -62,9 +64,14 @@ function columnSql(ctx: ReadContext, c: ColumnRow): string {
   return text;
 }
 
-function columnSettings(ctx: ReadContext, c: ColumnRow, options: { qualified: string }): string[] {
+function columnSettings(
+  ctx: ReadContext,
+  c: ColumnRow,
+  options: { qualified: string; foreign: boolean },
+): string[] {
   const { qualified } = options;
-  const col = `ALTER TABLE ONLY ${qualified} ALTER COLUMN ${ctx.quoter.ident(c.name)}`;
+  const alter = options.foreign ? "ALTER FOREIGN TABLE" : "ALTER TABLE";
+  const col = `${alter} ONLY ${qualified} ALTER COLUMN ${ctx.quoter.ident(c.name)}`;
   const out: string[] = [];
   if (c.statistics >= 0) out.push(`${col} SET STATISTICS ${c.statistics};`);
   if (c.storage !== null) {
@@ -75,6 +82,12 @@ function columnSettings(ctx: ReadContext, c: ColumnRow, options: { qualified: st
   if (c.compression === "l") out.push(`${col} SET COMPRESSION lz4;`);
   if (c.options && c.options.length > 0) {
     out.push(`${col} SET (${withOptions(c.options).slice(6, -1)});`);
+  }
+  if (c.fdwOptions && c.fdwOptions.length > 0) {
+    out.push(
+      `${alter} ${qualified} ALTER COLUMN ${ctx.quoter.ident(c.name)} ` +
+        `${optionsClause(c.fdwOptions, ctx.quoter)};`,
+    );
   }
   return out;
 }
@@ -88,21 +101,12 @@ export function buildRelations(
   const q = ctx.quoter;
   const byOid = new Map(rows.map((r) => [r.oid, r]));
   const dumped = new Set<string>();
-  const hooked = new Set<string>();
-  for (const row of rows) {
-    if (
-      options.managedTableHooks && row.kind === "r" && ctx.filter.managed(row.schema, row.name) &&
-      ctx.filter.tableData(row.schema, row.name, [])
-    ) hooked.add(row.oid);
-  }
+  const hooked = hookedTables(ctx, rows, options.managedTableHooks);
+  addManagedRowSecurity(ctx, rows, hooked);
   for (const row of rows) {
     const id = ref("pg_class", row.oid);
     if (row.kind === "S" && row.sequence?.ownedBy) continue; // follows its table, below
     if (ctx.members.has(id) || !ctx.filter.relationDdl(row.schema, row.name)) continue;
-    if (row.kind === "f") {
-      ctx.warnings.push(`Foreign table ${row.schema}.${row.name} is not dumped`);
-      continue;
-    }
     dumped.add(row.oid);
   }
   // A sequence owned by a column is dumped with its table (an identity one inside it).
@@ -228,26 +232,32 @@ function addTable(
     lines.push(`    CONSTRAINT ${q.ident(check.name)} ${check.def}`);
     ctx.graph.alias(ref("pg_constraint", check.oid), o.id);
   }
-  let text = `CREATE ${row.persistence === "u" ? "UNLOGGED " : ""}TABLE ${o.qualified} (`;
+  const foreign = row.kind === "f" ? row.foreign : null;
+  const tableKind = foreign ? "FOREIGN TABLE" : "TABLE";
+  let text = `CREATE ${row.persistence === "u" ? "UNLOGGED " : ""}${tableKind} ${o.qualified} (`;
   text += lines.length > 0 ? `\n${lines.join(",\n")}\n)` : "\n)";
   if (inherits) {
     text += `\nINHERITS (${row.parents.map((p) => q.qualified(p.schema, p.name)).join(", ")})`;
   }
   if (row.partitionKey) text += `\nPARTITION BY ${row.partitionKey}`;
-  if (row.accessMethod) text += `\nUSING ${q.ident(row.accessMethod)}`;
+  if (foreign) {
+    text += `\nSERVER ${q.ident(foreign.server)}`;
+    if (foreign.options?.length) text += `\n${optionsClause(foreign.options, q)}`;
+  }
   const withText = withOptions(row.options);
   if (withText) text += `\n${withText}`;
   const deps = row.parents.map((p) => ref("pg_class", p.oid));
   const node = ctx.graph.add({
     id: o.id,
     section: "pre-data",
-    kind: "TABLE",
+    kind: tableKind,
     schema: row.schema,
     name: row.name,
-    sql: text + ";",
+    sql: withAccessMethod(ctx, row, text + ";"),
     priority: PRIORITY.table,
     deps: row.isPartition ? [] : deps,
   });
+  if (foreign) node.deps.add(ref("pg_foreign_server", foreign.serverOid));
   for (const c of row.columns) {
     if (c.identity === "") continue;
     const sequence = o.identity.get(`${row.oid}.${c.name}`);
@@ -275,16 +285,18 @@ function addTable(
       label: `SEQUENCE ${sequence.name}`,
     });
   }
-  for (const c of row.columns) after.push(...columnSettings(ctx, c, { qualified: o.qualified }));
+  for (const c of row.columns) {
+    after.push(...columnSettings(ctx, c, { qualified: o.qualified, foreign: foreign !== null }));
+  }
   if (row.forceRowSecurity) after.push(`ALTER TABLE ONLY ${o.qualified} FORCE ROW LEVEL SECURITY;`);
-  if (row.replicaIdentity === "n" || row.replicaIdentity === "f") {
+  if (!foreign && (row.replicaIdentity === "n" || row.replicaIdentity === "f")) {
     const what = row.replicaIdentity === "n" ? "NOTHING" : "FULL";
     after.push(`ALTER TABLE ONLY ${o.qualified} REPLICA IDENTITY ${what};`);
   }
   if (after.length > 0) {
     node.after.push({
       section: "pre-data",
-      kind: "TABLE",
+      kind: tableKind,
       schema: row.schema,
       name: row.name,
       sql: after.join("\n"),
@@ -307,15 +319,26 @@ function addTable(
   return node;
 }
 
+/**
+ * A table or materialized view of an access method other than heap is created under
+ * `SET default_table_access_method`, as pg_dump writes it (so a restore that drops table
+ * access methods can still create it); the setting goes back to the restore's heap after it.
+ */
+function withAccessMethod(ctx: ReadContext, row: RelationRow, create: string): string {
+  if (!row.accessMethod) return create;
+  return `SET default_table_access_method = ${ctx.quoter.ident(row.accessMethod)};\n` +
+    `${create}\nSET default_table_access_method = heap;`;
+}
+
 function addView(ctx: ReadContext, row: RelationRow, o: { id: string; qualified: string }) {
   const q = ctx.quoter;
   const def = (row.viewDef ?? "").trimEnd().replace(/;$/, "");
   const withText = withOptions(row.options);
   const isView = row.kind === "v";
   let text = `CREATE ${isView ? "VIEW" : "MATERIALIZED VIEW"} ${o.qualified}`;
-  if (!isView && row.accessMethod) text += ` USING ${q.ident(row.accessMethod)}`;
   if (withText) text += ` ${withText}`;
   text += ` AS\n${def}${isView ? "" : "\n  WITH NO DATA"};`;
+  if (!isView) text = withAccessMethod(ctx, row, text);
   const node = ctx.graph.add({
     id: o.id,
     section: "pre-data",

@@ -25,6 +25,8 @@ export interface ColumnRow {
   storage: string | null;
   compression: string;
   options: string[] | null;
+  /** A foreign table column's generic options, `[name, value]` sorted by name. */
+  fdwOptions: [string, string][] | null;
   acl: string[] | null;
   comment: string | null;
 }
@@ -80,6 +82,8 @@ export interface RelationRow {
   parents: ParentRow[];
   columns: ColumnRow[];
   sequence: SequenceParams | null;
+  /** A foreign table's server and generic options (`[name, value]` sorted by name). */
+  foreign: { serverOid: string; server: string; options: [string, string][] | null } | null;
 }
 
 /** Every relation in the given schemas. */
@@ -123,7 +127,15 @@ export function queryRelations(sql: Queryable, schemas: string[]): Promise<Relat
             where co.oid = a.attcollation) end,
           'isLocal', a.attislocal, 'statistics', a.attstattarget,
           'storage', case when a.attstorage <> t.typstorage then a.attstorage::text end,
-          'compression', a.attcompression::text, 'options', a.attoptions,
+          'compression', a.attcompression::text,
+          -- pg_attver is kept by the server itself (per column, never the same twice), and
+          -- pg_dump leaves it out: a restore cannot and must not carry it.
+          'options', (select array_agg(o) from unnest(a.attoptions) o
+            where left(o, 10) <> 'pg_attver='),
+          'fdwOptions', case when a.attfdwoptions is not null then (
+            select json_agg(json_build_array(o.option_name, o.option_value)
+              order by o.option_name)
+            from pg_options_to_table(a.attfdwoptions) o) end,
           'acl', a.attacl::text[], 'comment', (select ds.description from pg_description ds
             where ds.objoid = a.attrelid and ds.classoid = 'pg_class'::regclass
             and ds.objsubid = a.attnum))
@@ -148,7 +160,13 @@ export function queryRelations(sql: Queryable, schemas: string[]): Promise<Relat
             where d.classid = 'pg_class'::regclass and d.objid = c.oid
               and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i')
             limit 1))
-        from pg_sequence s where s.seqrelid = c.oid) end as sequence
+        from pg_sequence s where s.seqrelid = c.oid) end as sequence,
+      case when c.relkind = 'f' then (
+        select json_build_object('serverOid', ft.ftserver::text, 'server', fs.srvname,
+          'options', (select json_agg(json_build_array(o.option_name, o.option_value)
+            order by o.option_name) from pg_options_to_table(ft.ftoptions) o))
+        from pg_foreign_table ft join pg_foreign_server fs on fs.oid = ft.ftserver
+        where ft.ftrelid = c.oid) end as "foreign"
     from pg_class c
     join pg_namespace n on n.oid = c.relnamespace
     left join pg_am am on am.oid = c.relam

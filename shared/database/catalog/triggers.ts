@@ -7,6 +7,7 @@
 import { addComment, type ReadContext } from "./context.ts";
 import type { Queryable } from "./db.ts";
 import { PRIORITY, ref } from "./graph.ts";
+import { guardHook } from "./managed_hooks.ts";
 import type { Relations } from "./relations.ts";
 
 /** A row of {@link queryTriggers}. */
@@ -73,5 +74,13 @@ export function buildTriggers(
       label: `TRIGGER ${row.name} ON ${row.table}`,
       comment: row.comment,
     });
+    if (!relations.dumped.has(row.tableOid)) {
+      guardHook(ctx, node, {
+        schema: row.schema,
+        table: row.table,
+        catalog: "pg_trigger",
+        name: row.name,
+      });
+    }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * User-defined types: enums, composite types, domains (with their constraints) and range
- * types. Base types and shell types are reported as unsupported.
+ * types. Base types and shell types are `base_types.ts`'s.
  *
  * @module
  */
@@ -53,7 +53,7 @@ export interface TypeRow {
   multirangeOid: string | null;
 }
 
-/** Enums, composites, domains, ranges and base types in the given schemas. */
+/** Enums, composites, domains and ranges in the given schemas. */
 export function queryTypes(sql: Queryable, schemas: string[]): Promise<TypeRow[]> {
   return sql<TypeRow[]>`
     select t.oid::text as oid, t.typarray::text as "arrayOid", t.typrelid::text as "relOid",
@@ -114,8 +114,7 @@ export function queryTypes(sql: Queryable, schemas: string[]): Promise<TypeRow[]
       and ip.objsubid = 0
     where n.nspname = any(${schemas})
       and (t.typtype in ('e', 'd', 'r')
-        or (t.typtype = 'c' and (select relkind from pg_class where oid = t.typrelid) = 'c')
-        or (t.typtype = 'b' and t.typelem = 0) or t.typtype = 'p')
+        or (t.typtype = 'c' and (select relkind from pg_class where oid = t.typrelid) = 'c'))
     order by n.nspname, t.typname`;
 }
 
@@ -169,8 +168,7 @@ export function buildTypes(ctx: ReadContext, rows: TypeRow[]): void {
         break;
       }
       default:
-        ctx.warnings.push(`Type ${row.schema}.${row.name} (a base or pseudo type) is not dumped`);
-        continue;
+        continue; // Base and shell types: see base_types.ts.
     }
     const node = ctx.graph.add({
       id,

@@ -1,7 +1,12 @@
 /**
- * Objects the reader does not reproduce (collations, operators, text search objects, casts,
- * foreign data wrappers and servers, subscriptions, large objects, …): listed so a backup can
- * say what it leaves out.
+ * Objects the reader does not reproduce (subscriptions, …): listed so a backup can say what
+ * it leaves out.
+ *
+ * Subscriptions stay here on purpose. pg_dump dumps one `WITH (connect = false)` but with its
+ * slot name and connection string (password included, readable by superusers only): the copy
+ * is a second subscriber of the same publisher, aimed at the source subscriber's replication
+ * slot, which enabling it would consume and dropping it would drop on the publisher. A restore
+ * must never touch another server; the warning tells the operator to recreate it deliberately.
  *
  * @module
  */
@@ -22,57 +27,10 @@ export function queryUnsupported(sql: Queryable, schemas: string[]): Promise<Uns
     with member as (
       select classid, objid from pg_depend where deptype in ('e', 'i')
     ), objects as (
-      select 'COLLATION' as kind, 'pg_collation'::regclass as catalog, c.oid,
-        n.nspname || '.' || c.collname as name, n.nspname as schema
-      from pg_collation c join pg_namespace n on n.oid = c.collnamespace
-      union all
-      select 'OPERATOR', 'pg_operator'::regclass, o.oid, n.nspname || '.' || o.oprname,
-        n.nspname
-      from pg_operator o join pg_namespace n on n.oid = o.oprnamespace
-      union all
-      select 'OPERATOR CLASS', 'pg_opclass'::regclass, o.oid, n.nspname || '.' || o.opcname,
-        n.nspname
-      from pg_opclass o join pg_namespace n on n.oid = o.opcnamespace
-      union all
-      select 'OPERATOR FAMILY', 'pg_opfamily'::regclass, o.oid, n.nspname || '.' || o.opfname,
-        n.nspname
-      from pg_opfamily o join pg_namespace n on n.oid = o.opfnamespace
-      union all
-      select 'TEXT SEARCH CONFIGURATION', 'pg_ts_config'::regclass, t.oid,
-        n.nspname || '.' || t.cfgname, n.nspname
-      from pg_ts_config t join pg_namespace n on n.oid = t.cfgnamespace
-      union all
-      select 'TEXT SEARCH DICTIONARY', 'pg_ts_dict'::regclass, t.oid,
-        n.nspname || '.' || t.dictname, n.nspname
-      from pg_ts_dict t join pg_namespace n on n.oid = t.dictnamespace
-      union all
-      select 'CONVERSION', 'pg_conversion'::regclass, c.oid, n.nspname || '.' || c.conname,
-        n.nspname
-      from pg_conversion c join pg_namespace n on n.oid = c.connamespace
-      union all
-      select 'CAST', 'pg_cast'::regclass, c.oid,
-        format_type(c.castsource, null) || ' AS ' || format_type(c.casttarget, null), null
-      from pg_cast c where c.oid >= 16384
-      union all
-      select 'FOREIGN DATA WRAPPER', 'pg_foreign_data_wrapper'::regclass, w.oid, w.fdwname,
-        null
-      from pg_foreign_data_wrapper w
-      union all
-      select 'SERVER', 'pg_foreign_server'::regclass, s.oid, s.srvname, null
-      from pg_foreign_server s
-      union all
-      select 'PROCEDURAL LANGUAGE', 'pg_language'::regclass, l.oid, l.lanname, null
-      from pg_language l where l.oid >= 16384
-      union all
-      select 'ACCESS METHOD', 'pg_am'::regclass, a.oid, a.amname, null
-      from pg_am a where a.oid >= 16384
-      union all
-      select 'SUBSCRIPTION', 'pg_subscription'::regclass, s.oid, s.subname, null
+      select 'SUBSCRIPTION' as kind, 'pg_subscription'::regclass as catalog, s.oid,
+        s.subname as name, null as schema
       from pg_subscription s
       where s.subdbid = (select oid from pg_database where datname = current_database())
-      union all
-      select 'LARGE OBJECT', 'pg_largeobject_metadata'::regclass, l.oid, l.oid::text, null
-      from pg_largeobject_metadata l
     )
     select o.kind, o.name
     from objects o

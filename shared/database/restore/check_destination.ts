@@ -1,8 +1,10 @@
 /**
  * Phase 2 of a restore: the destination inspected, and the restore refused, before writing
  * anything, when it would mix rows: tables it would create already exist, tables it would load
- * into are missing, or hold rows (unless `truncate`). A platform table the destination lacks
- * is skipped with a warning.
+ * into are missing, or hold rows (unless `truncate`), or a large object it would create exists.
+ * A platform table the destination lacks is skipped with a warning. An extension's configuration
+ * table may exist (its extension may), and may hold rows when its extension's condition says
+ * which of them are the backup's.
  *
  * @module
  */
@@ -11,6 +13,7 @@ import { tableLabel } from "../../pg/sql_text.ts";
 import type { ManifestTable } from "../manifest.ts";
 import { type Destination, inspectDestination } from "./destination.ts";
 import { RestoreError } from "./error.ts";
+import { refuseExistingLargeObjects } from "./large_objects.ts";
 import type { RestoreMode } from "./types.ts";
 
 /** What the destination allows: the tables to load and the platform tables skipped. */
@@ -31,6 +34,8 @@ export async function checkDestination(
     truncate: boolean;
     /** Whether any DDL statement runs (missing roles matter only then). */
     runsStatements: boolean;
+    /** Oids of the large objects the restore creates: none may exist already. */
+    largeObjects?: readonly string[];
     warn: (message: string) => void;
   },
 ): Promise<DestinationCheck> {
@@ -41,13 +46,15 @@ export async function checkDestination(
     throw connectionError(error, connection.label);
   }
   const { load, skipped } = decide(options.mode, options.tables, destination, options.truncate);
+  await refuseExistingLargeObjects(connection.sql, options.largeObjects ?? []);
   for (const label of skipped) {
     options.warn(`Skipped table ${label}: it is a platform table the destination does not have`);
   }
   if (destination.missingRoles.length && options.runsStatements) {
     options.warn(
       `The destination lacks roles ${destination.missingRoles.join(", ")}: ` +
-        "ownership stays with the restoring role, and grants or policies naming them are skipped",
+        "ownership stays with the restoring role, and grants, policies or user mappings naming " +
+        "them are skipped",
     );
   }
   return { destination, load, skipped };
@@ -67,6 +74,17 @@ function decide(
   for (const table of tables) {
     const label = tableLabel(table);
     const state = destination.tables.get(label)!;
+    if (table.extension) {
+      // Created by its extension (pre-data, in a full restore), whose own rows it may hold:
+      // the backup's rows are appended, as pg_dump's are. Rows of a table the extension set no
+      // condition on are the database's, as in any table.
+      if (!state.exists && mode !== "full") missing.push(label);
+      else if (state.hasRows && !truncate && table.extension.condition === "") {
+        withRows.push(label);
+      }
+      load.push(table);
+      continue;
+    }
     if (table.managed) {
       if (!state.exists) skipped.push(label);
       else {

@@ -6,7 +6,13 @@
  */
 import type { Repository } from "../../repository/mod.ts";
 import { tableLabel } from "../../pg/sql_text.ts";
-import type { DatabaseManifest, ManifestStatement, ManifestTable } from "../manifest.ts";
+import { isLargeObjectStatement } from "../catalog/large_objects.ts";
+import type {
+  DatabaseManifest,
+  ManifestLargeObjects,
+  ManifestStatement,
+  ManifestTable,
+} from "../manifest.ts";
 import { loadSection } from "../sections.ts";
 import { RestoreError } from "./error.ts";
 import type { RestoreDatabaseOptions, RestoreMode } from "./types.ts";
@@ -53,6 +59,17 @@ export function chooseTables(
   return [...new Set(names)].map((name) => byLabel.get(name)!);
 }
 
+/**
+ * The large objects' contents the restore writes: a full or data-only restore's (their
+ * definitions are among its statements), none for schema-only or chosen tables.
+ */
+export function chooseLargeObjects(
+  manifest: DatabaseManifest,
+  mode: RestoreMode,
+): ManifestLargeObjects | undefined {
+  return mode === "full" || mode === "data-only" ? manifest.largeObjects : undefined;
+}
+
 /** The pre-data and post-data statements the restore runs, read from the repository. */
 export async function chooseStatements(
   repository: Repository,
@@ -64,13 +81,20 @@ export async function chooseStatements(
     throw new RestoreError(`Backup ${manifest.backupId} holds no schema (it is data-only)`, false);
   }
   const post = await loadSection(repository, manifest.sections.postData);
-  const dataKinds = new Set(["SEQUENCE SET", "MATERIALIZED VIEW DATA"]);
-  if (mode === "data-only") {
-    return { pre: [], post: post.filter((statement) => dataKinds.has(statement.kind)) };
-  }
   const pre = await loadSection(repository, manifest.sections.preData);
+  // Large objects, definitions included, are data (as pg_dump has them); so is telling pg_cron
+  // its restored jobs are there (`catalog/cron_reload.ts`).
+  const dataKinds = new Set(["SEQUENCE SET", "MATERIALIZED VIEW DATA", "CRON RELOAD"]);
+  const isData = (statement: ManifestStatement) =>
+    dataKinds.has(statement.kind) || isLargeObjectStatement(statement);
+  if (mode === "data-only") {
+    return { pre: pre.filter(isLargeObjectStatement), post: post.filter(isData) };
+  }
   if (mode === "schema-only") {
-    return { pre, post: post.filter((statement) => !dataKinds.has(statement.kind)) };
+    return {
+      pre: pre.filter((statement) => !isLargeObjectStatement(statement)),
+      post: post.filter((statement) => !isData(statement)),
+    };
   }
   return { pre, post };
 }

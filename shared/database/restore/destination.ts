@@ -6,7 +6,11 @@
  * @module
  */
 import type postgres from "postgres";
-import { isSystemSchema, SUPABASE_MANAGED_SCHEMAS } from "../catalog/mod.ts";
+import {
+  isSystemSchema,
+  SUPABASE_MANAGED_SCHEMA_PREFIXES,
+  SUPABASE_MANAGED_SCHEMAS,
+} from "../catalog/mod.ts";
 import { qualifiedName, tableLabel } from "../../pg/sql_text.ts";
 
 /** A table's state in the destination. */
@@ -40,12 +44,17 @@ export async function inspectDestination(
        and to_regclass('storage.objects') is not null
        and exists (select from pg_roles where rolname = 'service_role') as "isSupabase"`;
   const managed = isSupabase ? [...SUPABASE_MANAGED_SCHEMAS] : [];
+  // LIKE patterns of the platform's schema prefixes (`_` escaped).
+  const prefixes = isSupabase
+    ? SUPABASE_MANAGED_SCHEMA_PREFIXES.map((prefix) => `${prefix.replaceAll("_", "\\_")}%`)
+    : [];
   const relations = await sql<{ schema: string; name: string }[]>`
     select n.nspname as schema, c.relname as name
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
       and n.nspname <> 'information_schema' and n.nspname not like 'pg\_%'
       and n.nspname <> all(${managed}::text[])
+      and not n.nspname like any(${prefixes}::text[])
       and not exists (select from pg_depend d where d.classid = 'pg_class'::regclass
         and d.objid = c.oid and d.deptype = 'e')
     order by 1, 2`;

@@ -1,7 +1,9 @@
 /**
  * Loading one table's rows: in its own transaction (`TRUNCATE` first when asked), streamed
  * from the repository into `COPY … FROM STDIN`; the server's row count, and the rows and bytes
- * read, must equal the manifest's, or the load is rolled back.
+ * read, must equal the manifest's, or the load is rolled back. An extension's configuration
+ * table gets its rows appended (never emptied when its extension set a condition), with
+ * triggers on.
  *
  * @module
  */
@@ -33,28 +35,38 @@ export function loadTableTask(
   const label = tableLabel(table);
   return {
     cost: table.bytes,
-    run: async (connection) => {
+    run: async (session) => {
       try {
-        await connection`begin`;
-        if (options.truncate && options.destination.tables.get(label)?.hasRows) {
-          await emptyTable(connection, table);
-        }
-        const read = { rows: 0, bytes: 0 };
-        const stream = options.repository.readStream(table.blobs, {
-          prefetch: 2,
-          signal: options.signal,
+        // One transaction, begun with the restore settings (triggers off where allowed).
+        const { copied, bytes } = await session.transaction(async (tx) => {
+          // An extension's configuration table loads with its triggers on, as pg_dump's script
+          // loads it (pg_cron learns of its restored jobs so); its loadAfter order keeps its
+          // foreign keys satisfied.
+          if (table.extension && session.triggersOff) {
+            await tx`select pg_catalog.set_config('session_replication_role', 'origin', true)`;
+          }
+          // Only the whole table is the backup's when the extension set no condition: the
+          // rest of a table with one is the extension's own (PostGIS's SRIDs), never emptied.
+          const ownRows = !table.extension?.condition;
+          if (options.truncate && ownRows && options.destination.tables.get(label)?.hasRows) {
+            await emptyTable(tx, table);
+          }
+          const read = { rows: 0, bytes: 0 };
+          const stream = options.repository.readStream(table.blobs, {
+            prefetch: 2,
+            signal: options.signal,
+          });
+          const copied = await copyIn(tx, table, counted(stream, read));
+          if (copied !== table.rows || read.rows !== table.rows || read.bytes !== table.bytes) {
+            throw new Error(
+              `the server copied ${copied} rows (${read.rows} rows, ${read.bytes} bytes read), ` +
+                `the backup holds ${table.rows} rows (${table.bytes} bytes)`,
+            );
+          }
+          return { copied, bytes: read.bytes };
         });
-        const copied = await copyIn(connection, table, counted(stream, read));
-        if (copied !== table.rows || read.rows !== table.rows || read.bytes !== table.bytes) {
-          throw new Error(
-            `the server copied ${copied} rows (${read.rows} rows, ${read.bytes} bytes read), ` +
-              `the backup holds ${table.rows} rows (${table.bytes} bytes)`,
-          );
-        }
-        await connection`commit`;
-        options.onLoaded(copied, read.bytes);
+        options.onLoaded(copied, bytes);
       } catch (error) {
-        await connection`rollback`.catch(() => {});
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`Could not load table ${label}: ${message}`, { cause: error });
       }

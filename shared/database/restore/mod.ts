@@ -10,11 +10,17 @@
  *    would load into are missing, or hold rows (unless `truncate`).
  * 3. `safety_backup.ts`: a non-empty destination is first backed up into the same repository
  *    (a "safety" backup), unless `safetyBackup: false`.
- * 4. Pre-data DDL runs in one transaction (all or nothing).
+ * 4. Pre-data DDL runs in one transaction (all or nothing), the project's own roles first
+ *    (a Supabase backup's: each created where it is missing, never altered, then their
+ *    memberships), so that everything after may name them.
  * 5. `load_and_build.ts`: tables load in parallel, each in its own transaction (`TRUNCATE` when
  *    asked, then `COPY`), with triggers and foreign-key checks off
  *    (`session_replication_role = replica`) where the role may set it; the server's row count
- *    must equal the manifest's.
+ *    must equal the manifest's. Every transaction of the restore sets what it needs locally
+ *    (`sessions.ts`), so a restore through a transaction-mode pooler behaves as a direct one.
+ *    The large objects' contents are written beside the tables (`large_objects.ts`), into the
+ *    objects the pre-data created; a destination that already has one of them is refused in
+ *    step 2.
  * 6. `post_data.ts`: post-data DDL: index and constraint builds in parallel (with step 5), then
  *    the rest (foreign keys, triggers, policies, grants, sequence values).
  *
@@ -38,7 +44,8 @@ import { openConnection } from "../../pg/connect.ts";
 import { tableLabel } from "../../pg/sql_text.ts";
 import { loadDatabaseManifest } from "../manifest.ts";
 import { checkDestination } from "./check_destination.ts";
-import { chooseStatements, chooseTables, restoreMode } from "./choose.ts";
+import { largeObjectOids } from "../catalog/large_objects.ts";
+import { chooseLargeObjects, chooseStatements, chooseTables, restoreMode } from "./choose.ts";
 import { applyInTransaction } from "./ddl.ts";
 import { RestoreError } from "./error.ts";
 import { loadAndBuild } from "./load_and_build.ts";
@@ -76,6 +83,7 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
   });
   const tables = chooseTables(manifest, mode, options.tables);
   const statements = await chooseStatements(options.repository, manifest, mode);
+  const largeObjects = chooseLargeObjects(manifest, mode);
 
   // 1. Verify every blob the restore needs before touching the destination.
   const progress = (phase: RestoreProgress["phase"], extra: Partial<RestoreProgress> = {}) =>
@@ -88,7 +96,12 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
       ...extra,
     });
   progress("verify");
-  await verifyBlobs(options.repository, manifest, tables, options.signal);
+  await verifyBlobs(
+    options.repository,
+    manifest,
+    largeObjects ? [...tables, largeObjects] : tables,
+    options.signal,
+  );
 
   const connection = openConnection(options.db, { max: parallel });
   // Whether the destination was changed: what a failure's message and RestoreError say.
@@ -99,9 +112,13 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
     const { destination, load, skipped } = await checkDestination(connection, {
       mode,
       tables,
-      roles: manifest.roles,
+      // Roles the backup creates first (kind ROLE, at the start of pre-data) are not missing.
+      roles: manifest.roles.filter((role) =>
+        !statements.pre.some((statement) => statement.kind === "ROLE" && statement.name === role)
+      ),
       truncate: options.truncate ?? false,
       runsStatements: statements.pre.length + statements.post.length > 0,
+      largeObjects: largeObjectOids(statements.pre),
       warn,
     });
 
@@ -125,10 +142,10 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
         await applyInTransaction(reserved[0], statements.pre, warn);
         applied = true;
       }
-      let post = await planPostData(reserved[0], statements.post);
+      let post = await planPostData(reserved[0].sql, statements.post);
       // A full restore of a one-snapshot backup adds its foreign keys to the empty tables.
       if (mode === "full" && manifest.snapshots === 1) {
-        const early = await earlyForeignKeys(reserved, post);
+        const early = earlyForeignKeys(reserved, post);
         if (early) {
           applied = true;
           await applyInTransaction(reserved[0], early.first, warn);
@@ -138,9 +155,9 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
 
       // 5. Tables, with their index and constraint builds as soon as their rows are in.
       const tableBytes = new Map(load.map((table) => [tableLabel(table), table.bytes]));
-      if (load.length || post.builds.length) applied = true;
+      if (load.length || post.builds.length || largeObjects) applied = true;
       progress(load.length ? "data" : "post-data", { tablesTotal: load.length });
-      const { rows, bytes } = await loadAndBuild(
+      const loaded = await loadAndBuild(
         reserved,
         options.repository,
         load,
@@ -153,8 +170,10 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
           warn,
           onTable: (table, done) =>
             progress("data", { table, tablesDone: done, tablesTotal: load.length }),
+          largeObjects,
         },
       );
+      const { rows, bytes } = loaded;
 
       // 6. The rest of post-data, once every row is in.
       if (post.rest.length) {
@@ -175,6 +194,7 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
         warnings,
         safetyBackupId,
         foreignKeys: post.foreignKeys,
+        ...(largeObjects ? { largeObjects: loaded.largeObjects } : {}),
       };
     } finally {
       for (const one of reserved) one.release();

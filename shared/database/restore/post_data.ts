@@ -5,14 +5,14 @@
  *
  * @module
  */
-import type postgres from "postgres";
 import { qualifiedName, quoteIdent } from "../../pg/sql_text.ts";
 import type { ManifestStatement, ManifestTable } from "../manifest.ts";
 import { applyPostDataRest } from "./ddl.ts";
+import type { RestoreSession } from "./sessions.ts";
 
 /** Applies the rest of post-data; a failure says the rows were loaded. */
 export async function applyPostData(
-  connections: readonly postgres.ReservedSql[],
+  connections: readonly RestoreSession[],
   rest: readonly ManifestStatement[],
   warn: (message: string) => void,
   tableBytes: ReadonlyMap<string, number>,
@@ -28,9 +28,19 @@ export async function applyPostData(
   }
 }
 
-/** Moves sequences owned by a table's columns past the largest value loaded. */
-export async function advanceOwnedSequences(
-  connection: postgres.ReservedSql,
+/**
+ * Moves sequences owned by a table's columns past the largest value loaded, in one transaction
+ * (its empty search_path names every sequence in full).
+ */
+export function advanceOwnedSequences(
+  session: RestoreSession,
+  table: ManifestTable,
+): Promise<void> {
+  return session.transaction((tx) => advanceIn(tx, table));
+}
+
+async function advanceIn(
+  connection: RestoreSession["sql"],
   table: ManifestTable,
 ): Promise<void> {
   const owned = await connection<{ sequence: string; column: string }[]>`

@@ -14,7 +14,7 @@ import {
   planEarlyForeignKeys,
   splitPostData,
 } from "./ddl.ts";
-import { triggersOff } from "./sessions.ts";
+import { type RestoreSession, triggersOff } from "./sessions.ts";
 import type { RestoreResult } from "./types.ts";
 
 /** Post-data split for the restore, and how its foreign keys come back. */
@@ -43,11 +43,11 @@ export async function planPostData(
  * triggers off and the keys allow it; undefined otherwise. Only for a full restore of a
  * backup read in one snapshot (the caller's to check): its rows held the keys.
  */
-export async function earlyForeignKeys(
-  connections: readonly postgres.ReservedSql[],
+export function earlyForeignKeys(
+  sessions: readonly RestoreSession[],
   plan: PostDataPlan,
-): Promise<EarlyForeignKeys | undefined> {
-  if (!await triggersOff(connections)) return undefined;
+): EarlyForeignKeys | undefined {
+  if (!triggersOff(sessions)) return undefined;
   return planEarlyForeignKeys({ builds: plan.builds, rest: plan.rest }, plan.plain);
 }
 

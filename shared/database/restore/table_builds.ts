@@ -72,9 +72,9 @@ export class TableBuilds {
   #task(group: BuildGroup, then?: () => void): RestoreTask {
     return {
       cost: this.#costOf(group.table),
-      run: async (connection) => {
+      run: async (session) => {
         try {
-          await applyBuildGroup(connection, group, this.#warn);
+          await applyBuildGroup(session, group, this.#warn);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           throw new Error(

@@ -6,13 +6,13 @@
  *
  * @module
  */
-import type postgres from "postgres";
+import type { RestoreSession } from "./sessions.ts";
 
 /** A unit of work on one destination connection. */
 export interface RestoreTask {
   /** Larger first: the bytes of the table it works on. */
   cost: number;
-  run(connection: postgres.ReservedSql): Promise<void>;
+  run(session: RestoreSession): Promise<void>;
 }
 
 /** Ready tasks, run over connections until none is ready and none runs. */
@@ -36,7 +36,7 @@ export class TaskPool {
   }
 
   /** Runs every task, and every task they make ready, over `connections`; rethrows the first failure. */
-  async run(connections: readonly postgres.ReservedSql[], signal?: AbortSignal): Promise<void> {
+  async run(connections: readonly RestoreSession[], signal?: AbortSignal): Promise<void> {
     const onAbort = () => this.#abort.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     await Promise.all(connections.map((connection) => this.#drain(connection)));
@@ -44,7 +44,7 @@ export class TaskPool {
     if (this.#failure !== undefined) throw this.#failure;
   }
 
-  async #drain(connection: postgres.ReservedSql): Promise<void> {
+  async #drain(connection: RestoreSession): Promise<void> {
     while (this.#failure === undefined) {
       if (this.#ready.length === 0) {
         // Nothing ready and nothing running: no task is left to make any ready.

@@ -64,6 +64,8 @@ export interface RestoreResult {
    * again (see `restore/mod.ts`); "none", the restore added none.
    */
   foreignKeys: "checked" | "trusted" | "none";
+  /** Large objects whose contents were written (absent when the backup has none to restore). */
+  largeObjects?: number;
 }
 
 /** What a restore restores: everything, the schema, the data, or chosen tables' data. */

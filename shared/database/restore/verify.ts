@@ -9,11 +9,14 @@ import type { DatabaseManifest, ManifestTable } from "../manifest.ts";
 import { sectionBlobs } from "../sections.ts";
 import { RestoreError } from "./error.ts";
 
-/** Verifies the blobs of `tables` and of both DDL sections; refuses when any is damaged. */
+/**
+ * Verifies the blobs of `tables` (and of any other part listed with them, such as the large
+ * objects' contents) and of both DDL sections; refuses when any is damaged.
+ */
 export async function verifyBlobs(
   repository: Repository,
   manifest: DatabaseManifest,
-  tables: readonly ManifestTable[],
+  tables: readonly Pick<ManifestTable, "blobs">[],
   signal?: AbortSignal,
 ): Promise<void> {
   const blobs = new Map<string, { id: string; size: number; storedSize: number }>();

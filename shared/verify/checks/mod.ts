@@ -8,6 +8,7 @@ import { freshnessCheck } from "./freshness.ts";
 import { targetFreshnessCheck } from "./target_freshness.ts";
 import { integrityCheck } from "./integrity.ts";
 import { authenticityCheck } from "./authenticity.ts";
+import { completenessCheck } from "./completeness.ts";
 import { replicationCheck } from "./replication.ts";
 import { stuckRunsCheck } from "./stuck_runs.ts";
 import { recentFailuresCheck } from "./recent_failures.ts";
@@ -21,6 +22,7 @@ export const CHECKS: readonly Check[] = [
   targetFreshnessCheck,
   integrityCheck,
   authenticityCheck,
+  completenessCheck,
   replicationCheck,
   stuckRunsCheck,
   recentFailuresCheck,
@@ -31,6 +33,7 @@ export const CHECKS: readonly Check[] = [
 
 export {
   authenticityCheck,
+  completenessCheck,
   freshnessCheck,
   integrityCheck,
   recentFailuresCheck,

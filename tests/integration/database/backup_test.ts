@@ -471,10 +471,15 @@ Deno.test("the CLI backs up (in worker threads), lists and restores, printing on
     assert.deepEqual(Object.keys(summary).sort(), [
       "backupId",
       "bytes",
+      "class",
+      "complete",
       "rows",
       "seconds",
       "tables",
+      "warnings",
     ]);
+    assert.equal(summary.complete, true);
+    assert.deepEqual(summary.warnings, []);
     assert.ok(summary.rows > 70000);
     const list = await cli(["list", "--from", dir, "--json"]);
     assert.equal(list.code, 0, list.stderr);

@@ -452,19 +452,33 @@ Deno.test("a Supabase project dumps its user schemas and only the data of manage
        create policy avatars_read on storage.objects for select to authenticated
          using (bucket_id = 'avatars');`,
     );
-    const schema = await read(cluster.url);
+    // With the hooks turned off, nothing of the platform's schemas but their rows.
+    const schema = await read(cluster.url, { managedTableHooks: false });
     assert.equal(schema.isSupabase, true);
     assert.deepEqual(schema.schemas, ["public"]);
     const managed = schema.tables.filter((t) => t.managed).map((t) => `${t.schema}.${t.name}`);
+    // The baseline's sessions and refresh tokens are left out.
     assert.deepEqual(managed, [
+      "auth.custom_oauth_providers",
       "auth.identities",
+      "auth.mfa_factors",
+      "auth.oauth_clients",
+      "auth.oauth_consents",
       "auth.users",
+      "auth.webauthn_credentials",
       "storage.buckets",
+      "storage.buckets_analytics",
+      "storage.buckets_vectors",
       "storage.objects",
+      "storage.s3_multipart_uploads",
+      "storage.s3_multipart_uploads_parts",
+      "storage.vector_indexes",
+      "supabase_functions.hooks",
     ]);
     assert.deepEqual(schema.tables.filter((t) => !t.managed).map((t) => t.name), ["profiles"]);
-    const managedSchemas = ["auth", "storage", "extensions"];
+    const managedSchemas = ["auth", "storage", "extensions", "realtime", "supabase_functions"];
     for (const statement of schema.statements) {
+      if (statement.kind === "SEQUENCE SET") continue; // a copied table's sequence: data
       assert.ok(!managedSchemas.includes(statement.schema ?? ""), statement.sql);
       assert.ok(!/CREATE (TABLE|FUNCTION|SCHEMA) (auth|storage|extensions)\./.test(statement.sql));
     }
@@ -479,9 +493,13 @@ Deno.test("a Supabase project dumps its user schemas and only the data of manage
       { what: "pg_dump --schema-only --schema=public" },
     );
 
-    // Opted in, the project's own trigger and policy on managed tables come along.
-    const hooks = await read(cluster.url, { managedTableHooks: true });
-    const managedDdl = hooks.statements.filter((s) => managedSchemas.includes(s.schema ?? ""));
+    // By default, the project's own trigger and policy on managed tables come along (and the
+    // platform's row security, turned on again only where it is off).
+    const hooks = await read(cluster.url);
+    const managedDdl = hooks.statements.filter((s) =>
+      managedSchemas.includes(s.schema ?? "") && s.kind !== "ROW SECURITY" &&
+      s.kind !== "SEQUENCE SET"
+    );
     assert.deepEqual(managedDdl.map((s) => `${s.kind} ${s.schema}.${s.name}`), [
       "TRIGGER auth.users on_auth_user_created",
       "POLICY storage.objects avatars_read",
@@ -498,7 +516,15 @@ Deno.test("a Supabase project dumps its user schemas and only the data of manage
     assert.deepEqual(found, { triggers: 1, policies: 1 });
 
     const onlyAuth = await read(cluster.url, { includeSchemas: ["auth"] });
-    assert.deepEqual(onlyAuth.tables.map((t) => t.name), ["identities", "users"]);
+    assert.deepEqual(onlyAuth.tables.map((t) => t.name), [
+      "custom_oauth_providers",
+      "identities",
+      "mfa_factors",
+      "oauth_clients",
+      "oauth_consents",
+      "users",
+      "webauthn_credentials",
+    ]);
     assert.ok(onlyAuth.statements.every((s) => s.kind === "SET"));
   });
 });
