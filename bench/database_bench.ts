@@ -13,6 +13,10 @@
  * `/usr/bin/time -v`: wall time, peak RSS (largest process) and CPU (user + system, the
  * client side only; the server's COPY work is the same for all).
  *
+ * Over TLS too (unless BENCH_TLS=0): the cluster also speaks TLS (a self-signed certificate),
+ * and each round backs up and restores through `sslmode=require` URLs, ours and pg_dump's /
+ * pg_restore's alike, each ratio also given round by round (same round, same machine state).
+ *
  * Usage: `BENCH_DB_MB=1000 deno task bench database [--json] [--write-readme]`.
  *
  * @module
@@ -127,13 +131,19 @@ function ratio(a: number, b: number): string {
   return (a / b).toFixed(2);
 }
 
+/** `url` asking for TLS as hosted Supabase is reached (encrypted, certificate not checked). */
+function overTls(url: string): string {
+  return `${url}${url.includes("?") ? "&" : "?"}sslmode=require`;
+}
+
 async function main() {
   const { values } = parseArgs({
     args: Deno.args,
     options: { json: { type: "boolean" }, "write-readme": { type: "boolean" } },
   });
   const megabytes = Number(Deno.env.get("BENCH_DB_MB") ?? "1000");
-  const pg = await startPostgres({ supabase: false });
+  const tls = Deno.env.get("BENCH_TLS") !== "0";
+  const pg = await startPostgres({ supabase: false, tls });
   const work = await Deno.makeTempDir({ prefix: "sauvegarde-dbbench-" });
   try {
     const source = await pg.createDatabase("shop");
@@ -158,6 +168,9 @@ async function main() {
       return measure;
     };
     let summary = { backupId: "", bytes: 0, tables: 0, rows: 0 };
+    /** Over TLS, each round: ours / theirs in that round. */
+    const tlsRounds: { backup: number; workers: number; restore: number }[] = [];
+    const tlsTargets: string[] = [];
     let ourTarget = "";
     let theirTarget = "";
     // Rounds interleave the tools, and each tool's fastest round is kept: the machine may be
@@ -267,6 +280,79 @@ async function main() {
           `${work}/fd`,
         ]),
       );
+      if (tls) {
+        const tlsSource = overTls(source);
+        const tlsRepo = `${work}/repo-tls-${round}`;
+        const oursTls = keep(
+          await timed("sauvegarde backup over TLS", [
+            ...deno,
+            "backup",
+            "--db",
+            tlsSource,
+            "--to",
+            `file://${tlsRepo}`,
+            "--json",
+          ], env),
+        );
+        const tlsBackupId = JSON.parse(oursTls.stdout.trim().split("\n").at(-1)!).backupId;
+        oursTls.storedBytes = await pathBytes(tlsRepo);
+        const theirsTls = keep(
+          await timed("pg_dump | zstd -1 over TLS", [
+            "bash",
+            "-c",
+            `set -o pipefail; '${PG_BIN}/pg_dump' '${tlsSource}' | zstd -1 -q -f -o '${work}/tls.sql.zst'`,
+          ]),
+        );
+        theirsTls.storedBytes = await pathBytes(`${work}/tls.sql.zst`);
+        const tlsWorkersRepo = `${work}/repo-tls-workers`;
+        const workersTls = keep(
+          await timed("sauvegarde backup --workers over TLS", [
+            ...deno,
+            "backup",
+            "--db",
+            tlsSource,
+            "--to",
+            `file://${tlsWorkersRepo}`,
+            "--workers",
+            "--json",
+          ], env),
+        );
+        workersTls.storedBytes = await pathBytes(tlsWorkersRepo);
+        await Deno.remove(tlsWorkersRepo, { recursive: true });
+        const oursTlsTarget = overTls(await pg.createDatabase(`restored_ours_tls_${round}`));
+        const restoreTls = keep(
+          await timed("sauvegarde restore over TLS", [
+            ...deno,
+            "restore",
+            "--from",
+            `file://${tlsRepo}`,
+            "--backup",
+            tlsBackupId,
+            "--db",
+            oursTlsTarget,
+            "--allow-unauthenticated",
+            "--yes",
+            "--json",
+          ], env),
+        );
+        const theirTlsTarget = overTls(await pg.createDatabase(`restored_pg_tls_${round}`));
+        const pgRestoreTls = keep(
+          await timed("pg_restore -j2 (directory) over TLS", [
+            `${PG_BIN}/pg_restore`,
+            "-j2",
+            "-d",
+            theirTlsTarget,
+            `${work}/fd`,
+          ]),
+        );
+        await Deno.remove(tlsRepo, { recursive: true });
+        tlsTargets.splice(0, tlsTargets.length, oursTlsTarget, theirTlsTarget);
+        tlsRounds.push({
+          backup: oursTls.seconds / theirsTls.seconds,
+          workers: workersTls.seconds / theirsTls.seconds,
+          restore: restoreTls.seconds / pgRestoreTls.seconds,
+        });
+      }
       if (round < runs) await Deno.remove(repo, { recursive: true });
       console.error(`Round ${round} of ${runs} done`);
     }
@@ -295,11 +381,45 @@ async function main() {
         await client.end();
       }
     };
-    const [a, b, c] = await Promise.all([check(source), check(ourTarget), check(theirTarget)]);
-    if (a !== b || a !== c) throw new Error(`Restored databases differ: ${a} / ${b} / ${c}`);
+    const [a, ...others] = await Promise.all(
+      [source, ourTarget, theirTarget, ...tlsTargets].map(check),
+    );
+    if (others.some((other) => other !== a)) {
+      throw new Error(`Restored databases differ: ${[a, ...others].join(" / ")}`);
+    }
 
     const gb = rawBytes / 1e9;
-    const rows = [ours, oursThread, oursWorkers, fc, fc1, plainZstd, fd, ourRestore, pgRestore];
+    const tlsNames = [
+      "sauvegarde backup over TLS",
+      "sauvegarde backup --workers over TLS",
+      "pg_dump | zstd -1 over TLS",
+      "sauvegarde restore over TLS",
+      "pg_restore -j2 (directory) over TLS",
+    ];
+    const [oursTls, workersTls, theirsTls, restoreTls, pgRestoreTls] = tlsNames.map((name) =>
+      best.get(name)
+    );
+    const rows = [
+      ...[ours, oursThread, oursWorkers, fc, fc1, plainZstd, fd, ourRestore, pgRestore],
+      ...(tls ? [oursTls!, workersTls!, theirsTls!, restoreTls!, pgRestoreTls!] : []),
+    ];
+    const perRound = (pick: (r: (typeof tlsRounds)[number]) => number) =>
+      tlsRounds.map((r) => pick(r).toFixed(2)).join(", ");
+    const tlsRatios = tls
+      ? [
+        `| backup / pg_dump \\| zstd -1, both over TLS (each round: ${
+          perRound((r) => r.backup)
+        }) | ${ratio(oursTls!.seconds, theirsTls!.seconds)} | ≤ 1.0 |`,
+        `| backup --workers / pg_dump \\| zstd -1, both over TLS (each round: ${
+          perRound((r) => r.workers)
+        }) | ${ratio(workersTls!.seconds, theirsTls!.seconds)} | |`,
+        `| backup over TLS peak RSS | ${oursTls!.peakRssMb} MB | ≤ 150 MB |`,
+        `| restore / pg_restore -j2, both over TLS (each round: ${perRound((r) => r.restore)}) | ${
+          ratio(restoreTls!.seconds, pgRestoreTls!.seconds)
+        } | ≤ 1.0 |`,
+        `| restore over TLS peak RSS | ${restoreTls!.peakRssMb} MB | |`,
+      ]
+      : [];
     const table = [
       `Shop database: ${summary.tables} tables, ${summary.rows.toLocaleString("en")} rows, ` +
       `${(rawBytes / MB).toFixed(0)} MB of COPY text (BENCH_DB_MB=${megabytes}); ` +
@@ -329,6 +449,7 @@ async function main() {
       `| backup peak RSS | ${ours.peakRssMb} MB | ≤ 150 MB |`,
       `| restore / pg_restore -j2 | ${ratio(ourRestore.seconds, pgRestore.seconds)} | ≤ 1.0 |`,
       `| restore peak RSS | ${ourRestore.peakRssMb} MB | |`,
+      ...tlsRatios,
     ].join("\n");
     if (values.json) {
       console.log(

@@ -8,10 +8,21 @@
  * slices are cut the same way and their blobs are already stored). An Edge request gets 2 s of
  * CPU: a step above that would be killed.
  *
+ * By default (`--host`) it measures the Edge paths as the Edge would run them: the functions
+ * served by the constrained host (`stack/edge_host.ts`: no subprocess, no FFI, writes only
+ * under the temporary directory, no workers, V8 heap capped at 256 MB) against a local stack
+ * holding the shop, each run started over HTTP and continued by the functions themselves. For
+ * each path (database backup, Storage snapshot, the Edge restore test when `EDGE_STEPS` has
+ * one) it prints the steps, CPU per step and the host process's peak RSS per step, sampled
+ * from `/proc` every 10 ms, repeated `--repeat` times with a fresh host and target each time.
+ * `--in-process` adds the original in-process table of the Free, paid and worker budgets.
+ *
  * @module
  */
 import process from "node:process";
+import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { S3Client } from "@aws-sdk/client-s3";
 import { type App, createApp } from "../shared/app/mod.ts";
 import { loadConfig } from "../shared/config/mod.ts";
 import { type BudgetLimits, executeStep, PLAN_BUDGETS } from "../shared/jobs/mod.ts";
@@ -19,6 +30,9 @@ import { applyMigrations } from "../shared/pg/migrate.ts";
 import { startPostgres } from "../stack/postgres.ts";
 import { generateShop } from "./database_bench.ts";
 import { EDGE_STEPS } from "../shared/steps/mod.ts";
+import { type LocalStack, startLocalStack } from "../stack/local_stack.ts";
+import { type EdgeStepSample, startEdgeHost } from "../stack/edge_host.ts";
+import { fill, plan } from "./storage_bench.ts";
 
 const megabytes = Number(Deno.env.get("BENCH_DB_MB") ?? 1000);
 
@@ -76,7 +90,190 @@ async function measure(url: string, plan: string, limits: BudgetLimits, again = 
   }
 }
 
-if (import.meta.main) {
+const MB = 1024 * 1024;
+
+/** One run of one Edge path, step by step, in the constrained host. */
+interface PathRun {
+  path: string;
+  steps: EdgeStepSample[];
+  hostPeakRss: number;
+}
+
+async function waitForRun(stack: LocalStack, runId: string, timeoutMs = 900_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const run = await stack.app.store.get(runId);
+    if (run && ["succeeded", "failed", "cancelled"].includes(run.status)) return run;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`Run ${runId} did not finish in ${timeoutMs} ms`);
+}
+
+/**
+ * Starts a fresh constrained host on a fresh file target, starts `kind` over HTTP, waits for
+ * the run and returns its steps (a fresh process each time: one repetition's garbage does
+ * not inflate the next one's peak).
+ */
+async function edgePath(
+  stack: LocalStack,
+  path: string,
+  start: { fn: string; body: unknown },
+  env: Record<string, string> = {},
+): Promise<PathRun> {
+  const dir = await Deno.makeTempDir({ prefix: "sauvegarde-edge-bench-" });
+  const host = await startEdgeHost({
+    env: { ...stack.env, SAUVEGARDE_TARGETS: `local=file://${dir}`, ...env },
+  });
+  try {
+    const response = await fetch(host.functionUrl(start.fn), {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-sauvegarde-secret": stack.env.SAUVEGARDE_CRON_SECRET,
+      },
+      body: JSON.stringify(start.body),
+    });
+    const started = await response.json();
+    if (response.status !== 202) throw new Error(`${path}: ${JSON.stringify(started)}`);
+    const run = await waitForRun(stack, started.runId);
+    if (run.status !== "succeeded") {
+      throw new Error(`${path} ended ${run.status}: ${run.error}\n${host.stderr()}`);
+    }
+    return {
+      path,
+      steps: host.steps.filter((s) => s.runId === started.runId),
+      hostPeakRss: host.peakRssBytes,
+    };
+  } finally {
+    await host.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function spread(values: number[], digits = 0): string {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return lo.toFixed(digits) === hi.toFixed(digits)
+    ? lo.toFixed(digits)
+    : `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
+}
+
+function printEdgeRuns(runs: PathRun[]): void {
+  console.log(
+    "| Edge path (run) | steps | CPU per step s (worst) | peak RSS per step MB (worst) | RSS at each step's start MB |",
+  );
+  console.log("| --- | ---: | --- | --- | ---: |");
+  for (const r of runs) {
+    const cpu = r.steps.map((s) => s.cpuMs / 1000);
+    const peak = r.steps.map((s) => s.peakRssBytes / MB);
+    console.log(
+      `| ${r.path} | ${r.steps.length} | ${cpu.map((c) => c.toFixed(2)).join(" ")} (${
+        Math.max(...cpu).toFixed(2)
+      }) | ${peak.map((p) => p.toFixed(0)).join(" ")} (${Math.max(...peak).toFixed(0)}) | ${
+        r.steps.map((s) => (s.startRssBytes / MB).toFixed(0)).join(" ")
+      } |`,
+    );
+  }
+  console.log("");
+  const byPath = new Map<string, PathRun[]>();
+  for (const r of runs) {
+    const path = r.path.replace(/ \(\d+\)$/, "");
+    byPath.set(path, [...byPath.get(path) ?? [], r]);
+  }
+  for (const [path, list] of byPath) {
+    const worstPeak = list.map((r) => Math.max(...r.steps.map((s) => s.peakRssBytes)) / MB);
+    const worstCpu = list.map((r) => Math.max(...r.steps.map((s) => s.cpuMs)) / 1000);
+    const all = list.flatMap((r) => r.steps);
+    console.log(
+      `${path}: ${list.length} runs, steps ${spread(list.map((r) => r.steps.length))}, worst ` +
+        `step CPU ${spread(worstCpu, 2)} s, worst step peak RSS ${spread(worstPeak)} MB; ` +
+        `during steps V8 heapTotal peaks ${
+          spread(all.map((s) => s.peakHeapTotalBytes / MB))
+        } MB, array buffers (external) ${spread(all.map((s) => s.peakExternalBytes / MB))} MB`,
+    );
+  }
+}
+
+async function fillStorage(stack: LocalStack, objects: number, scale: number): Promise<number> {
+  const storage = stack.storage!;
+  await storage.createBucket("media");
+  const client = new S3Client({
+    endpoint: storage.endpoint,
+    region: storage.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: storage.accessKeyId, secretAccessKey: storage.secretAccessKey },
+  });
+  try {
+    return await fill(client, plan(objects, scale), 1);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function edgeHostBench(options: {
+  repeat: number;
+  objects: number;
+  scale: number;
+  only: string[];
+}) {
+  const stack = await startLocalStack({ storage: true });
+  try {
+    const sql = postgres(stack.db.url, { max: 1, onnotice: () => {} });
+    try {
+      // Only the constrained host runs the runs (the stack's own host serves the cron tick).
+      await sql`select public.sauvegarde_set_schedule('continue', null)`;
+      await generateShop(sql, megabytes);
+      await sql`analyze`;
+      await sql`insert into storage.buckets (id, name, public) values ('media', 'media', false)`;
+    } finally {
+      await sql.end();
+    }
+    const want = (path: string) => options.only.length === 0 || options.only.includes(path);
+    let storedBytes = 0;
+    if (want("storage")) storedBytes = await fillStorage(stack, options.objects, options.scale);
+    const runs: PathRun[] = [];
+    for (let i = 1; i <= options.repeat; i++) {
+      if (want("database")) {
+        runs.push(
+          await edgePath(stack, `database backup (${i})`, {
+            fn: "trigger-backup",
+            body: { kind: "database" },
+          }),
+        );
+        console.error(`database backup ${i} done`);
+      }
+      if (want("storage")) {
+        runs.push(
+          await edgePath(stack, `Storage snapshot (${i})`, { fn: "storage-snapshot", body: {} }),
+        );
+        console.error(`Storage snapshot ${i} done`);
+      }
+      if (want("restore_test") && EDGE_STEPS.restore_test) {
+        runs.push(
+          await edgePath(stack, `restore test (${i})`, {
+            fn: "trigger-backup",
+            body: { kind: "restore_test" },
+          }),
+        );
+      }
+    }
+    console.log(
+      `Shop database of about ${megabytes} MB of COPY text` +
+        (storedBytes
+          ? `; Storage: ${options.objects} objects, ${(storedBytes / MB).toFixed(0)} MiB`
+          : "") +
+        `; Free budget (1.6 s CPU); constrained host, V8 heap capped at 256 MB.\n`,
+    );
+    printEdgeRuns(runs);
+    if (!EDGE_STEPS.restore_test) {
+      console.log("\nNo Edge restore-test step yet (EDGE_STEPS.restore_test is null).");
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function inProcessBench() {
   const cluster = await startPostgres({ supabase: true });
   try {
     const url = cluster.url;
@@ -113,4 +310,27 @@ if (import.meta.main) {
   } finally {
     await cluster.stop();
   }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      "in-process": { type: "boolean" },
+      "no-host": { type: "boolean" },
+      repeat: { type: "string", default: "3" },
+      objects: { type: "string", default: "600" },
+      scale: { type: "string", default: "0.5" },
+      only: { type: "string", default: "" },
+    },
+  });
+  if (!values["no-host"]) {
+    await edgeHostBench({
+      repeat: Number(values.repeat),
+      objects: Number(values.objects),
+      scale: Number(values.scale),
+      only: values.only.split(",").filter(Boolean),
+    });
+  }
+  if (values["in-process"]) await inProcessBench();
 }

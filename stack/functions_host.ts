@@ -42,9 +42,10 @@ export interface FunctionsHost {
 /** Builds the gateway handler over the declared functions. */
 export async function createGateway(
   auth: AuthSettings,
-  options: { configUrl?: URL; authService?: Handler } = {},
+  options: { configUrl?: URL; authService?: Handler; only?: readonly string[] } = {},
 ): Promise<Handler> {
-  const entries = await readFunctionEntries(options.configUrl);
+  const entries = (await readFunctionEntries(options.configUrl))
+    .filter((entry) => !options.only || options.only.includes(entry.name));
   const handlers = new Map<string, { entry: FunctionEntry; handler: Handler }>();
   for (const entry of entries) {
     const module = await import(entry.entrypoint.href) as { handler?: Handler };
@@ -88,11 +89,14 @@ export async function startFunctionsHost(
     auth: AuthSettings;
     configUrl?: URL;
     authService?: Handler;
+    /** Serve only these functions (default: every declared one). */
+    only?: readonly string[];
   },
 ): Promise<FunctionsHost> {
   const gateway = await createGateway(options.auth, {
     configUrl: options.configUrl,
     authService: options.authService,
+    only: options.only,
   });
   const server = Deno.serve({
     port: options.port ?? 0,

@@ -10,7 +10,13 @@ import type { ChunkingOptions, Repository, WriteStreamResult } from "../reposito
 import { ChunkBufferPool } from "../util/chunk_buffer_pool.ts";
 import { resolveChunking } from "../repository/chunker.ts";
 import type { Config } from "../config/mod.ts";
-import { type CopyCounter, copyOut, type CopySource } from "./copy_out.ts";
+import {
+  type CopyCounter,
+  copyOut,
+  type CopyPath,
+  type CopySource,
+  countCopyPath,
+} from "./copy_out.ts";
 import type { Queryable } from "./session.ts";
 import { findSliceEnd, type KeyColumn } from "./slices.ts";
 
@@ -118,7 +124,7 @@ export type WorkerRequest =
 export type WorkerReply =
   | { type: "ready" }
   | { type: "progress"; rows: number; bytes: number }
-  | { type: "done"; result: WriteStreamResult; rows: number; bytes: number }
+  | { type: "done"; result: WriteStreamResult; rows: number; bytes: number; path?: CopyPath }
   | { type: "slice-end"; through: string[] | null }
   | { type: "failed"; message: string; code?: string }
   | { type: "closed" };
@@ -191,6 +197,8 @@ async function openWorkerLane(
         if (reply.type === "done") {
           counter.rows = reply.rows;
           counter.bytes = reply.bytes;
+          counter.path = reply.path;
+          if (reply.path) countCopyPath(reply.path);
           return reply.result;
         }
         const failed = reply as { message?: string; code?: string };

@@ -64,6 +64,29 @@ export interface CopySource {
 export interface CopyCounter {
   rows: number;
   bytes: number;
+  /** How the rows were read, once the COPY started ({@link CopyPath}). */
+  path?: CopyPath;
+}
+
+/**
+ * How a COPY's rows were read: off the wire by the connection's tap (`tap`, or `tap-tls` over
+ * TLS), or from postgres.js's stream (`stream`: a connection without a tap).
+ */
+export type CopyPath = "tap" | "tap-tls" | "stream";
+
+const copiesByPath: Record<CopyPath, number> = { tap: 0, "tap-tls": 0, stream: 0 };
+
+/**
+ * How many COPYs this thread read each way, and the worker lanes it started
+ * ({@link countCopyPath}): tests and benchmarks check with it which path they exercised.
+ */
+export function copyPathCounts(): Readonly<Record<CopyPath, number>> {
+  return { ...copiesByPath };
+}
+
+/** Counts one COPY read `path` (a worker lane's copies are counted by its coordinator). */
+export function countCopyPath(path: CopyPath): void {
+  copiesByPath[path]++;
 }
 
 /** Options for {@link copyOut}. */
@@ -137,6 +160,8 @@ export async function* copyOut(
   // Identifiers are quoted by qualifiedName/columnList; the statement has no parameters (a
   // slice's bounds were handed over by enterRange).
   const statement = copyOutStatement(source);
+  counter.path = tap ? (tap.encrypted ? "tap-tls" : "tap") : "stream";
+  countCopyPath(counter.path);
   yield* tap
     ? tappedRows(tap, connection, statement, cutter, counter, options.signal)
     : streamedRows(connection, statement, cutter, counter, options.signal);

@@ -74,7 +74,7 @@ async function copy(request: Extract<WorkerRequest, { type: "copy" }>): Promise<
       counter,
       signal: current.signal,
     });
-    return { type: "done", result, rows: counter.rows, bytes: counter.bytes };
+    return { type: "done", result, rows: counter.rows, bytes: counter.bytes, path: counter.path };
   } finally {
     clearInterval(ticker);
     current = undefined;

@@ -13,6 +13,13 @@
 /** `malloc_trim(0)` when this process runs on glibc and may load it (`--allow-ffi`), else undefined. */
 export function mallocTrim(): (() => void) | undefined {
   if (Deno.build.os !== "linux") return undefined;
+  // Feature-detect first: the Edge has no FFI at all, and a process denied it answers here.
+  if (typeof Deno.dlopen !== "function") return undefined;
+  try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
+  } catch {
+    return undefined;
+  }
   try {
     const libc = Deno.dlopen("libc.so.6", {
       malloc_trim: { parameters: ["usize"], result: "i32" },

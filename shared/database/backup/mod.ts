@@ -119,7 +119,9 @@ export interface BackupResult {
 export async function backupDatabase(options: BackupDatabaseOptions): Promise<BackupResult> {
   const started = performance.now();
   const parallel = Math.max(1, Math.floor(options.parallel ?? 2));
-  const useWorkers = options.workers !== undefined && typeof options.db === "string";
+  // Copy lanes are Web Workers: where the runtime has none (an Edge Function), stay inline.
+  const useWorkers = options.workers !== undefined && typeof options.db === "string" &&
+    typeof (globalThis as { Worker?: unknown }).Worker === "function";
   // 1. Hold the repository: before any blob is reused or stored, until the manifest is written.
   const hold = await holdForBackup(options.repository, options);
   const signal = options.signal ? AbortSignal.any([options.signal, hold.signal]) : hold.signal;
