@@ -6,6 +6,8 @@
  */
 import { exportSql } from "../../shared/database/export_sql.ts";
 import { backupDatabase, type BackupResult } from "../../shared/database/backup/mod.ts";
+import postgres from "postgres";
+import { type DatabaseSchema, readSchema } from "../../shared/database/catalog/mod.ts";
 import type { DumpScope } from "../../shared/database/catalog/model.ts";
 import { restoreDatabase, type RestoreResult } from "../../shared/database/restore/mod.ts";
 import { Repository } from "../../shared/repository/mod.ts";
@@ -79,7 +81,10 @@ export function lineDiff(a: string, b: string): string {
       lcs[i][j] = xs[i] === ys[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
     }
   }
-  const out = [`@@ line ${start + 1} @@`];
+  const out = [
+    `@@ line ${start + 1} @@`,
+    ...x.slice(Math.max(0, start - 3), start).map((l) => ` ${l}`),
+  ];
   let i = 0;
   let j = 0;
   while (i < xs.length || j < ys.length) {
@@ -93,6 +98,7 @@ export function lineDiff(a: string, b: string): string {
       out.push(`-${xs[i++]}`);
     }
   }
+  out.push(...x.slice(endX, endX + 3).map((l) => ` ${l}`));
   return out.join("\n");
 }
 
@@ -100,6 +106,37 @@ export function lineDiff(a: string, b: string): string {
 export function assertSameDump(source: string, restored: string, what: string): void {
   if (source === restored) return;
   throw new Error(`${what} differ (- source, + restored):\n${lineDiff(source, restored)}`);
+}
+
+/**
+ * What the catalog reader makes of a database, read the way a backup reads it (one REPEATABLE
+ * READ READ ONLY transaction), as `user` when given (the URL's user otherwise).
+ */
+export async function readSchemaAt(
+  url: string,
+  options: { scope?: DumpScope; user?: string } = {},
+): Promise<DatabaseSchema> {
+  const target = new URL(url);
+  if (options.user) target.username = options.user;
+  const sql = postgres(target.href, { max: 1, onnotice: () => {} });
+  try {
+    return await sql.begin(
+      "isolation level repeatable read read only",
+      (tx) => readSchema(tx, options.scope ?? {}),
+    ) as DatabaseSchema;
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Runs SQL text (simple protocol, several statements allowed) and returns the last rows. */
+export async function queryRows<T>(url: string, text: string): Promise<T[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return await sql.unsafe(text) as unknown as T[];
+  } finally {
+    await sql.end();
+  }
 }
 
 /** One cluster shared by the cases of a test file; each case gets fresh databases. */

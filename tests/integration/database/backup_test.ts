@@ -11,6 +11,7 @@ import { restoreDatabase, RestoreError } from "../../../shared/database/restore/
 import { runDatabaseSteps } from "../../support/database_steps.ts";
 import { Repository } from "../../../shared/repository/mod.ts";
 import { FileTarget } from "../../../shared/targets/file_target.ts";
+import { pgDump } from "../../support/pg_oracle.ts";
 import { PG_BIN, type PostgresCluster, startPostgres } from "../../../stack/postgres.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url);
@@ -69,14 +70,6 @@ async function withStack(
     await pg.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-}
-
-/** pg_dump output without the per-run `\restrict` lines. */
-async function pgDump(url: string, ...flags: string[]): Promise<string> {
-  const out = await new Deno.Command(`${PG_BIN}/pg_dump`, { args: [...flags, url] }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout).split("\n")
-    .filter((line) => !/^\\(un)?restrict /.test(line)).join("\n");
 }
 
 async function query<T>(url: string, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {

@@ -13,96 +13,32 @@ import {
   renderScript,
   type SchemaStatement,
 } from "../../../shared/database/catalog/mod.ts";
+import { applySqlFile, type PostgresCluster, startPostgres } from "../../../stack/postgres.ts";
 import {
-  applySqlFile,
-  PG_BIN,
-  type PostgresCluster,
-  startPostgres,
-} from "../../../stack/postgres.ts";
+  assertSameDump,
+  pgDump,
+  pgTool,
+  queryRows,
+  readSchemaAt,
+} from "../../support/pg_oracle.ts";
 
 const FIXTURE = new URL("../../fixtures/hard_schema.sql", import.meta.url);
 
-async function runTool(tool: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(`${PG_BIN}/${tool}`, { args, stdin: "null" }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    throw new Error(`${tool} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
-  }
-  return stdout;
-}
-
 /** Loads the hard schema fixture with psql, as a user would. */
 async function loadFixture(url: string): Promise<void> {
-  await runTool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", FIXTURE.pathname]);
+  await pgTool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", FIXTURE.pathname]);
 }
 
 /** `pg_dump --schema-only`, without the per-run `\restrict` / `\unrestrict` lines. */
-async function schemaDump(url: string, extra: string[] = []): Promise<string> {
-  const text = await runTool("pg_dump", ["--schema-only", ...extra, "-d", url]);
-  return text.split("\n").filter((line) => !/^\\(un)?restrict /.test(line)).join("\n");
-}
-
-/** A unified-style diff of two texts (common prefix and suffix trimmed, LCS in between). */
-function lineDiff(a: string, b: string): string {
-  const x = a.split("\n");
-  const y = b.split("\n");
-  let start = 0;
-  while (start < x.length && start < y.length && x[start] === y[start]) start++;
-  let endX = x.length;
-  let endY = y.length;
-  while (endX > start && endY > start && x[endX - 1] === y[endY - 1]) {
-    endX--;
-    endY--;
-  }
-  const xs = x.slice(start, endX);
-  const ys = y.slice(start, endY);
-  const lcs: number[][] = Array.from(
-    { length: xs.length + 1 },
-    () => new Array(ys.length + 1).fill(0),
-  );
-  for (let i = xs.length - 1; i >= 0; i--) {
-    for (let j = ys.length - 1; j >= 0; j--) {
-      lcs[i][j] = xs[i] === ys[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
-    }
-  }
-  const out = [
-    `@@ line ${start + 1} @@`,
-    ...x.slice(Math.max(0, start - 3), start).map((l) => ` ${l}`),
-  ];
-  let i = 0;
-  let j = 0;
-  while (i < xs.length || j < ys.length) {
-    if (i < xs.length && j < ys.length && xs[i] === ys[j]) {
-      out.push(` ${xs[i]}`);
-      i++;
-      j++;
-    } else if (j < ys.length && (i === xs.length || lcs[i][j + 1] >= lcs[i + 1][j])) {
-      out.push(`+${ys[j++]}`);
-    } else {
-      out.push(`-${xs[i++]}`);
-    }
-  }
-  out.push(...x.slice(endX, endX + 3).map((l) => ` ${l}`));
-  return out.join("\n");
+function schemaDump(url: string, extra: string[] = []): Promise<string> {
+  return pgDump(url, "--schema-only", ...extra);
 }
 
 function assertSameText(source: string, restored: string, options: { what: string }): void {
-  if (source === restored) return;
-  throw new Error(`${options.what} differ (- source, + restored):\n${lineDiff(source, restored)}`);
+  assertSameDump(source, restored, options.what);
 }
 
-/** Reads the schema the way a backup does: one REPEATABLE READ READ ONLY transaction. */
-async function read(url: string, scope: DumpScope = {}): Promise<DatabaseSchema> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    return await sql.begin(
-      "isolation level repeatable read read only",
-      (tx) => readSchema(tx, scope),
-    ) as DatabaseSchema;
-  } finally {
-    await sql.end();
-  }
-}
+const read = (url: string, scope: DumpScope = {}) => readSchemaAt(url, { scope });
 
 /** Applies statements one by one on one connection, as the restore engine does. */
 async function applyStatements(url: string, statements: SchemaStatement[]): Promise<void> {
@@ -123,14 +59,7 @@ async function applyStatements(url: string, statements: SchemaStatement[]): Prom
   }
 }
 
-async function query<T>(url: string, text: string): Promise<T[]> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    return await sql.unsafe(text) as unknown as T[];
-  } finally {
-    await sql.end();
-  }
-}
+const query = queryRows;
 
 async function withCluster(
   options: { supabase: boolean },
@@ -260,7 +189,7 @@ Deno.test("the rendered scripts restored with psql dump identically", async () =
       for (const section of ["pre-data", "post-data"] as const) {
         const file = `${dir}/${section}.sql`;
         await Deno.writeTextFile(file, renderScript(schema.statements, section));
-        await runTool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", target, "-f", file]);
+        await pgTool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", target, "-f", file]);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -3,6 +3,7 @@ import { backupDatabase } from "../../../shared/database/backup/mod.ts";
 import { Repository } from "../../../shared/repository/mod.ts";
 import { FileTarget } from "../../../shared/targets/file_target.ts";
 import { PG_BIN, startPostgres } from "../../../stack/postgres.ts";
+import { pgDump } from "../../support/pg_oracle.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url);
 
@@ -33,12 +34,7 @@ function exportSql(repo: string, backup: string, out: string) {
   }).output();
 }
 
-async function dump(url: string, flag: string): Promise<string> {
-  const out = await new Deno.Command(`${PG_BIN}/pg_dump`, { args: [flag, url] }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout).split("\n")
-    .filter((line) => !/^\\(un)?restrict /.test(line)).join("\n");
-}
+const dump = (url: string, flag: string) => pgDump(url, flag);
 
 Deno.test("a backup exported as plain SQL restores with psql alone, identical to the source", async () => {
   const pg = await startPostgres({ supabase: false });

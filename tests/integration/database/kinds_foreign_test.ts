@@ -5,13 +5,18 @@
  * shows in a warning or an error.
  */
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { backupDatabase } from "../../../shared/database/backup/mod.ts";
-import { type DatabaseSchema, readSchema } from "../../../shared/database/catalog/mod.ts";
+import type { DatabaseSchema } from "../../../shared/database/catalog/mod.ts";
 import { restoreDatabase, RestoreError } from "../../../shared/database/restore/mod.ts";
 import { Repository } from "../../../shared/repository/mod.ts";
 import { FileTarget } from "../../../shared/targets/file_target.ts";
-import { assertRoundTrip, psqlScript, withOracleCluster } from "../../support/pg_oracle.ts";
+import {
+  assertRoundTrip,
+  psqlScript,
+  queryRows,
+  readSchemaAt,
+  withOracleCluster,
+} from "../../support/pg_oracle.ts";
 
 /** Cluster-wide roles, created only when missing. */
 const ROLES = `
@@ -34,29 +39,10 @@ const SERVER = `
     options (host 'localhost', dbname 'x', port '5432');
 `;
 
-/** What the catalog reader makes of a database, read as `user` (the superuser by default). */
-async function read(url: string, user?: string): Promise<DatabaseSchema> {
-  const target = new URL(url);
-  if (user) target.username = user;
-  const sql = postgres(target.href, { max: 1, onnotice: () => {} });
-  try {
-    return await sql.begin(
-      "isolation level repeatable read read only",
-      (tx) => readSchema(tx),
-    ) as DatabaseSchema;
-  } finally {
-    await sql.end();
-  }
-}
+/** Read as `user` (the superuser by default). */
+const read = (url: string, user?: string) => readSchemaAt(url, { user });
 
-async function query<T extends Record<string, unknown>>(url: string, text: string): Promise<T[]> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    return await sql.unsafe(text) as unknown as T[];
-  } finally {
-    await sql.end();
-  }
-}
+const query = queryRows;
 
 /** The first statement of each name of one kind (the CREATE), as `name` → SQL. */
 function statementsOf(schema: DatabaseSchema, kind: string): Map<string, string> {

@@ -4,9 +4,8 @@
  * `assertRoundTrip`), and none of them reported as left out any more.
  */
 import assert from "node:assert/strict";
-import postgres from "postgres";
-import { type DatabaseSchema, readSchema } from "../../../shared/database/catalog/mod.ts";
-import { assertRoundTrip, withOracleCluster } from "../../support/pg_oracle.ts";
+import type { DatabaseSchema } from "../../../shared/database/catalog/mod.ts";
+import { assertRoundTrip, readSchemaAt, withOracleCluster } from "../../support/pg_oracle.ts";
 
 /** Cluster-wide roles, created only when missing. */
 const ROLES = `
@@ -14,18 +13,7 @@ const ROLES = `
   do $$ begin create role report_reader; exception when duplicate_object then null; end $$;
 `;
 
-/** What the catalog reader makes of a database. */
-async function read(url: string): Promise<DatabaseSchema> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    return await sql.begin(
-      "isolation level repeatable read read only",
-      (tx) => readSchema(tx),
-    ) as DatabaseSchema;
-  } finally {
-    await sql.end();
-  }
-}
+const read = (url: string) => readSchemaAt(url);
 
 /** The SQL of every statement of one kind. */
 function sqlOf(schema: DatabaseSchema, kind: string): string[] {

@@ -5,35 +5,18 @@
  * not dumped any more.
  */
 import assert from "node:assert/strict";
-import postgres from "postgres";
+import type { DatabaseSchema, DumpScope } from "../../../shared/database/catalog/mod.ts";
 import {
-  type DatabaseSchema,
-  type DumpScope,
-  readSchema,
-} from "../../../shared/database/catalog/mod.ts";
-import { assertRoundTrip, type OracleCluster, withOracleCluster } from "../../support/pg_oracle.ts";
+  assertRoundTrip,
+  type OracleCluster,
+  queryRows,
+  readSchemaAt,
+  withOracleCluster,
+} from "../../support/pg_oracle.ts";
 
-/** What the catalog reader makes of a database. */
-async function read(url: string, scope: DumpScope = {}): Promise<DatabaseSchema> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    return await sql.begin(
-      "isolation level repeatable read read only",
-      (tx) => readSchema(tx, scope),
-    ) as DatabaseSchema;
-  } finally {
-    await sql.end();
-  }
-}
+const read = (url: string, scope: DumpScope = {}) => readSchemaAt(url, { scope });
 
-async function query<T extends Record<string, unknown>>(url: string, text: string): Promise<T[]> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    return await sql.unsafe(text) as unknown as T[];
-  } finally {
-    await sql.end();
-  }
-}
+const query = queryRows;
 
 /** The statements of one kind, as SQL. */
 function statementsOf(schema: DatabaseSchema, kind: string): string[] {

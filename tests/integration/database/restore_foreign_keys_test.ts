@@ -14,7 +14,8 @@ import { restoreDatabase, RestoreError } from "../../../shared/database/restore/
 import { runDatabaseSteps } from "../../support/database_steps.ts";
 import { Repository } from "../../../shared/repository/mod.ts";
 import { FileTarget } from "../../../shared/targets/file_target.ts";
-import { PG_BIN, startPostgres } from "../../../stack/postgres.ts";
+import { startPostgres } from "../../../stack/postgres.ts";
+import { pgDump } from "../../support/pg_oracle.ts";
 
 const SCHEMA = `
   create schema shop;
@@ -39,14 +40,9 @@ const SCHEMA = `
   insert into shop."Products" select i, (array['root','shoes','boots'])[1 + i % 3]
     from generate_series(1, 500) i;`;
 
-async function pgDump(url: string, ...flags: string[]): Promise<string> {
-  const out = await new Deno.Command(`${PG_BIN}/pg_dump`, {
-    args: ["--no-owner", ...flags, url],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout).replace(/^\\(un)?restrict .*$/gm, "");
+/** pg_dump without owners (the oracle's, `tests/support/pg_oracle.ts`). */
+function dumpWithoutOwners(url: string, ...flags: string[]): Promise<string> {
+  return pgDump(url, "--no-owner", ...flags);
 }
 
 async function withSource(
@@ -90,8 +86,14 @@ Deno.test("a one-snapshot backup restores its foreign keys before the rows, vali
       db: target,
     });
     assert.equal(result.foreignKeys, "trusted");
-    assert.equal(await pgDump(target, "--schema-only"), await pgDump(source, "--schema-only"));
-    assert.equal(await pgDump(target, "--data-only"), await pgDump(source, "--data-only"));
+    assert.equal(
+      await dumpWithoutOwners(target, "--schema-only"),
+      await dumpWithoutOwners(source, "--schema-only"),
+    );
+    assert.equal(
+      await dumpWithoutOwners(target, "--data-only"),
+      await dumpWithoutOwners(source, "--data-only"),
+    );
     const sql = postgres(target, { max: 1, onnotice: () => {} });
     try {
       const keys = await sql<{ name: string; validated: boolean }[]>`
