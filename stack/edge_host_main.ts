@@ -68,8 +68,24 @@ async function attempt(action: () => Promise<unknown> | unknown): Promise<string
 
 async function probe(): Promise<EdgeProbe> {
   const { getHeapStatistics } = await import("node:v8");
-  const outside = new URL("./.edge_probe_write", import.meta.url);
   const tmp = Deno.env.get("TMPDIR") ?? Deno.env.get("TMP");
+  // A folder really outside the temporary directory: the project's, unless the project itself
+  // lives under it (a checkout in /tmp), then the home folder or /var/tmp.
+  const tmpReal = Deno.realPathSync(tmp ?? "/tmp");
+  const outsideDir = [
+    new URL(".", import.meta.url).pathname,
+    Deno.env.get("HOME"),
+    "/var/tmp",
+  ].find((dir) => {
+    if (!dir) return false;
+    try {
+      const real = Deno.realPathSync(dir);
+      return real !== tmpReal && !real.startsWith(`${tmpReal}/`);
+    } catch {
+      return false;
+    }
+  }) ?? "/";
+  const outside = `${outsideDir.replace(/\/$/, "")}/.sauvegarde_edge_probe_write`;
   return {
     subprocess: await attempt(() => new Deno.Command("true").output()),
     ffi: await attempt(() => Deno.dlopen("libc.so.6", {}).close()),
