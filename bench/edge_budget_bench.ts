@@ -12,8 +12,7 @@
  * served by the constrained host (`stack/edge_host.ts`: no subprocess, no FFI, writes only
  * under the temporary directory, no workers, V8 heap capped at 256 MB) against a local stack
  * holding the shop, each run started over HTTP and continued by the functions themselves. For
- * each path (database backup, Storage snapshot, the Edge restore test when `EDGE_STEPS` has
- * one) it prints the steps, CPU per step and the host process's peak RSS per step, sampled
+ * each path (database backup, Storage snapshot, restore test) it prints the steps, CPU per step and the host process's peak RSS per step, sampled
  * from `/proc` every 10 ms, repeated `--repeat` times with a fresh host and target each time.
  * `--in-process` adds the original in-process table of the Free, paid and worker budgets.
  *
@@ -29,7 +28,7 @@ import { type BudgetLimits, executeStep, PLAN_BUDGETS } from "../shared/jobs/mod
 import { applyMigrations } from "../shared/pg/migrate.ts";
 import { startPostgres } from "../stack/postgres.ts";
 import { generateShop } from "./database_bench.ts";
-import { EDGE_STEPS } from "../shared/steps/mod.ts";
+import { STEPS } from "../shared/steps/mod.ts";
 import { type LocalStack, startLocalStack } from "../stack/local_stack.ts";
 import { type EdgeStepSample, startEdgeHost } from "../stack/edge_host.ts";
 import { fill, plan } from "./storage_bench.ts";
@@ -78,7 +77,7 @@ async function measure(url: string, plan: string, limits: BudgetLimits, again = 
   const dir = await Deno.makeTempDir({ prefix: "sauvegarde-edge-bench-" });
   const app = createApp(
     loadConfig({ SUPABASE_DB_URL: url, SAUVEGARDE_TARGETS: `local=file://${dir}` }),
-    { steps: EDGE_STEPS },
+    { steps: STEPS },
   );
   try {
     const rows = [await backUp(app, plan, limits)];
@@ -248,7 +247,7 @@ async function edgeHostBench(options: {
         );
         console.error(`Storage snapshot ${i} done`);
       }
-      if (want("restore_test") && EDGE_STEPS.restore_test) {
+      if (want("restore_test")) {
         runs.push(
           await edgePath(stack, `restore test (${i})`, {
             fn: "trigger-backup",
@@ -265,9 +264,6 @@ async function edgeHostBench(options: {
         `; Free budget (1.6 s CPU); constrained host, V8 heap capped at 256 MB.\n`,
     );
     printEdgeRuns(runs);
-    if (!EDGE_STEPS.restore_test) {
-      console.log("\nNo Edge restore-test step yet (EDGE_STEPS.restore_test is null).");
-    }
   } finally {
     await stack.stop();
   }

@@ -55,6 +55,8 @@ export interface EdgeHost {
   /** Asks the host what it may do (each forbidden capability attempted inside it). */
   probe(): Promise<EdgeProbe>;
   stop(): Promise<void>;
+  /** Kills the host at once (SIGKILL), as the Edge does to an invocation over its limits. */
+  kill(): Promise<void>;
 }
 
 /** Options for {@link startEdgeHost}. */
@@ -235,5 +237,11 @@ export async function startEdgeHost(options: EdgeHostOptions): Promise<EdgeHost>
       return await response.json() as EdgeProbe;
     },
     stop,
+    kill: async () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await stop();
+    },
   };
 }

@@ -112,7 +112,7 @@ if (import.meta.main) {
   const { default: process } = await import("node:process");
   const { config } = await import("../shared/config/mod.ts");
   const { createApp, useApp } = await import("../shared/app/mod.ts");
-  const { EDGE_STEPS } = await import("../shared/steps/mod.ts");
+  const { STEPS } = await import("../shared/steps/mod.ts");
   const { authSettingsOf } = await import("../shared/http/auth.ts");
   const { json } = await import("../shared/http/mod.ts");
   const { startFunctionsHost } = await import("./functions_host.ts");
@@ -162,7 +162,7 @@ if (import.meta.main) {
 
   const settings = config();
   const steps = Object.fromEntries(
-    Object.entries(EDGE_STEPS).map(([kind, factory]) => [kind, traced(kind, factory)]),
+    Object.entries(STEPS).map(([kind, factory]) => [kind, traced(kind, factory)]),
   );
   useApp(createApp(settings, { steps }));
   const only = Deno.env.get("SAUVEGARDE_EDGE_FUNCTIONS")?.split(",").filter(Boolean);

@@ -10,7 +10,7 @@
  * @module
  */
 import { app } from "../../shared/app/mod.ts";
-import { EDGE_STEPS } from "../../shared/steps/mod.ts";
+import { STEPS } from "../../shared/steps/mod.ts";
 import { decodeJwt } from "jose";
 import {
   authorize,
@@ -47,7 +47,7 @@ export const handler = route({
     refuseUsers(request);
     await authorize(request, callerSettings(), ["cron", "service"]);
     const body = notifyRequestSchema.parse(await readJson(request));
-    const context = app(EDGE_STEPS);
+    const context = app(STEPS);
     const result = await notify(body, { config: context.config, sql: context.sql });
     if (!result.configured) {
       return json({

@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { app } from "../../shared/app/mod.ts";
-import { EDGE_STEPS } from "../../shared/steps/mod.ts";
+import { STEPS } from "../../shared/steps/mod.ts";
 import {
   authorize,
   badRequest,
@@ -37,7 +37,7 @@ export const snapshotRequestSchema = z.object({
 export const handler = route({
   async POST(request) {
     const caller = await authorize(request, callerSettings(), CALLERS);
-    const context = app(EDGE_STEPS);
+    const context = app(STEPS);
     const body = snapshotRequestSchema.parse(await readJson(request));
     if (!context.config.storageSource) {
       throw new HttpError(
@@ -49,7 +49,7 @@ export const handler = route({
     return json({ runId: started.runId, status: started.status }, 202);
   },
   async GET(request) {
-    const context = app(EDGE_STEPS);
+    const context = app(STEPS);
     await authorize(request, callerSettings(), CALLERS);
     const runId = new URL(request.url).searchParams.get("runId");
     if (!runId) throw badRequest("Add ?runId=<id> to read a run");

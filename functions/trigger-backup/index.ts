@@ -3,8 +3,8 @@
  * buttons, API callers), reports a run's state, and continues runs step by step.
  *
  * - `POST {"kind":"database"|"storage"|"all","scope"?,"targets"?,"buckets"?}` → 202 `{runId,status}`
- * - `POST {"kind":"restore_test","targets"?}` → 202: a restore test, queued for the worker where
- *   this process cannot run one (an Edge Function: `waitsForWorker: true`)
+ * - `POST {"kind":"restore_test","targets"?}` → 202: a restore test, run here step by step
+ *   within each invocation's budget (409 while another one is live)
  * - `POST {"continue": true | "<runId>"}` (cron, service) → 202: continues queued/stale runs
  * - `GET ?runId=<id>` → 200 the run
  * - `GET` → 200 the status the dashboard shows (`shared/status/`); `?kind=&status=&limit=&cursor=`
@@ -13,7 +13,7 @@
  * @module
  */
 import { app } from "../../shared/app/mod.ts";
-import { EDGE_STEPS } from "../../shared/steps/mod.ts";
+import { STEPS } from "../../shared/steps/mod.ts";
 import {
   authorize,
   callerSettings,
@@ -38,7 +38,7 @@ import { backupStatus, parseStatusQuery, recentRuns } from "../../shared/status/
 export const handler = route({
   async POST(request) {
     const caller = await authorize(request, callerSettings(), ["cron", "admin", "service"]);
-    const context = app(EDGE_STEPS);
+    const context = app(STEPS);
     const body = await readJson(request);
     if (body && typeof body === "object" && "continue" in body) {
       checkMayContinue(caller);
@@ -51,7 +51,7 @@ export const handler = route({
   },
   async GET(request) {
     await authorize(request, callerSettings(), ["cron", "admin", "service"]);
-    const context = app(EDGE_STEPS);
+    const context = app(STEPS);
     const params = new URL(request.url).searchParams;
     const runId = params.get("runId");
     if (runId === null) {

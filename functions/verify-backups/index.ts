@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { app } from "../../shared/app/mod.ts";
-import { EDGE_STEPS } from "../../shared/steps/mod.ts";
+import { STEPS } from "../../shared/steps/mod.ts";
 import {
   authorize,
   badRequest,
@@ -40,7 +40,7 @@ async function verify(
   caller: Caller,
   input: z.infer<typeof verifyRequestSchema>,
 ): Promise<Response> {
-  const context = app(EDGE_STEPS);
+  const context = app(STEPS);
   const report = await verifyBackups(
     { sql: context.sql, store: context.store, config: context.config },
     {

@@ -134,7 +134,7 @@ export async function triggerRuns(
   const targets = checkTargets(app, request.targets);
   const kinds: RunKind[] = request.kind === "all" ? ["database", "storage"] : [request.kind];
   for (const kind of kinds) {
-    // A restore test does not fit an Edge Function: there it is queued for the worker.
+    // A process built without the restore test's step (`createApp`'s steps) queues it.
     if (!app.executor.steps[kind] && !WORKER_KINDS.has(kind)) {
       throw new NoStepError(kind);
     }

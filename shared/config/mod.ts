@@ -129,6 +129,7 @@ const environmentSchema = z.object({
   SAUVEGARDE_STORAGE_OBJECTIVE: duration.optional(),
   SAUVEGARDE_RESTORE_TEST_MAX_AGE: duration.optional(),
   SAUVEGARDE_RESTORE_TEST_DB_URL: postgresUrl.optional(),
+  SAUVEGARDE_APP_TESTS_DIR: z.string().min(1).optional(),
   SAUVEGARDE_DB_POOLER: z.enum(POOLER_MODES).optional(),
   SAUVEGARDE_ALERT_REPEAT: duration.optional(),
   SAUVEGARDE_NOTIFY_ON_SUCCESS: booleanFlag.optional(),
@@ -189,6 +190,12 @@ export interface Config {
   restoreTestMaxAgeMs: number;
   /** Server where restore tests create their scratch database; unset: SUPABASE_DB_URL's. */
   restoreTestDbUrl?: string;
+  /**
+   * Folder of the project's pgTAP files (`*.sql`, as `supabase test db` runs them) that restore
+   * tests run on the restored copy (SAUVEGARDE_APP_TESTS_DIR); unset: `supabase/tests` under
+   * the current directory, resolved by the caller (DEFAULT_APP_TESTS_DIR in restore_test).
+   */
+  appTestsDir?: string;
   /** How often an alert still failing is sent again, in ms. */
   alertRepeatMs: number;
   /** Also notify when backups, snapshots and restores succeed. */
@@ -317,6 +324,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     },
     restoreTestMaxAgeMs: e.SAUVEGARDE_RESTORE_TEST_MAX_AGE ?? 31 * 86_400_000,
     restoreTestDbUrl: markPooler(e.SAUVEGARDE_RESTORE_TEST_DB_URL, e.SAUVEGARDE_DB_POOLER),
+    appTestsDir: e.SAUVEGARDE_APP_TESTS_DIR,
     alertRepeatMs: e.SAUVEGARDE_ALERT_REPEAT ?? 4 * 3_600_000,
     notifyOnSuccess: e.SAUVEGARDE_NOTIFY_ON_SUCCESS ?? false,
     offsiteTargets: e.SAUVEGARDE_OFFSITE_TARGETS,

@@ -9,7 +9,8 @@
  */
 import type { ManifestLargeObjects, ManifestTable } from "../database/manifest.ts";
 import { copyOut } from "../pg/copy_out.ts";
-import type { Queryable } from "../pg/session.ts";
+import type postgres from "postgres";
+import { prepareSession, type Queryable } from "../pg/session.ts";
 import { StreamHash } from "../repository/digest.ts";
 import type { TableMismatch } from "./table_checksum.ts";
 
@@ -40,6 +41,30 @@ export async function checkLargeObjects(
       `${sha256.slice(0, 12)}…) where the backup has ${expected.count} (${expected.rows} pieces, ` +
       `SHA-256 ${expected.sha256.slice(0, 12)}…)`,
   };
+}
+
+/**
+ * {@link checkLargeObjects} in a read-only transaction of its own, with the COPY settings local
+ * to it; a read that fails is a mismatch saying why.
+ */
+export async function checkAllLargeObjects(
+  sql: postgres.Sql,
+  expected: ManifestLargeObjects,
+): Promise<TableMismatch | undefined> {
+  try {
+    return await sql.begin("read only", async (tx) => {
+      await prepareSession(tx, { local: true });
+      return await checkLargeObjects(tx, expected);
+    }) as TableMismatch | undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      table: LARGE_OBJECTS_LABEL,
+      expected: { rows: expected.rows, sha256: expected.sha256 },
+      actual: null,
+      problem: `The large objects could not be read back: ${message}`,
+    };
+  }
 }
 
 /**

@@ -25,3 +25,18 @@ export {
   type TableChecksum,
   type TableMismatch,
 } from "./table_checksum.ts";
+export {
+  type AppTestFailure,
+  type AppTestFile,
+  type AppTestsReport,
+  DEFAULT_APP_TESTS_DIR,
+  describeAppTestFailures,
+  loadAppTests,
+  runAppTests,
+} from "./app_tests.ts";
+export {
+  advanceRestoreTest,
+  readProgress,
+  type RestoreTestPhase,
+  type RestoreTestProgress,
+} from "./stepwise.ts";

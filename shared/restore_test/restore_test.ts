@@ -12,18 +12,15 @@ import { loadDatabaseManifest } from "../database/manifest.ts";
 import type { SchemaStatement } from "../database/catalog/model.ts";
 import { restoreDatabase } from "../database/restore/mod.ts";
 import { engineSql } from "../pg/connect.ts";
-import { prepareSession } from "../pg/session.ts";
 import { tableLabel } from "../pg/sql_text.ts";
 import { type Repository, requireAuthenticated } from "../repository/mod.ts";
 import { createScratchDatabase, databaseExists, PLATFORM_TEMPLATE } from "./scratch_database.ts";
 import { scratchView } from "./scratch_view.ts";
-import {
-  checkLargeObjects,
-  LARGE_OBJECTS_LABEL,
-  withScratchCondition,
-} from "./large_objects_check.ts";
-import { checksumTable, compareTable, rowSetDigest, type TableMismatch } from "./table_checksum.ts";
-import { copyOut } from "../pg/copy_out.ts";
+import { checkAllLargeObjects } from "./large_objects_check.ts";
+import type { TableMismatch } from "./table_checksum.ts";
+import { checkWholeTable } from "./table_check.ts";
+import { explainRestoreFailure } from "./restore_failure.ts";
+import { type AppTestFile, type AppTestsReport, runAppTests } from "./app_tests.ts";
 import { compareObjects, describeObjectMismatches, type ObjectMismatch } from "./object_check.ts";
 
 /** Options for {@link runRestoreTest}. */
@@ -41,6 +38,8 @@ export interface RestoreTestOptions {
    * command (`test-restore --allow-unauthenticated`). Scheduled restore tests never set it.
    */
   allowUnauthenticated?: boolean;
+  /** The project's own pgTAP tests, run on the restored copy (`app_tests.ts`). */
+  appTests?: readonly AppTestFile[];
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
 }
@@ -73,6 +72,10 @@ export interface RestoreTestReport {
   leftOut: string[];
   /** The database the scratch database was copied from, if any. */
   template: string | null;
+  /** What the project's own tests said on the restored copy (absent: it has none). */
+  appTests?: AppTestsReport;
+  /** Budgeted steps the test took (`stepwise.ts`); absent when it ran in one go. */
+  steps?: number;
   ok: boolean;
 }
 
@@ -116,15 +119,7 @@ export async function runRestoreTest(
         signal: options.signal,
       });
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      // Missing platform objects (auth.users, auth.uid()) are what a plain database lacks.
-      if (!manifest.source.isSupabase || template || !/does not exist/.test(message)) throw error;
-      throw new Error(
-        `${message} (a Supabase project's backup refers to the platform schemas: create a ` +
-          `database ${PLATFORM_TEMPLATE} holding them on the scratch server, and restore tests ` +
-          "copy it)",
-        { cause: error },
-      );
+      throw explainRestoreFailure(error, manifest, template);
     }
     const seconds = Math.round(performance.now() - started) / 1000;
     tell(`Restored ${restored.tables} tables in ${seconds} s; reading them back`);
@@ -133,69 +128,29 @@ export async function runRestoreTest(
     const tables = view.tables.filter((table) => !skipped.has(tableLabel(table)));
     const mismatches: TableMismatch[] = [];
     let objects: Awaited<ReturnType<typeof compareObjects>> = { counts: {}, mismatches: [] };
+    let appTests: AppTestsReport | undefined;
     let rows = 0;
     let bytes = 0;
     const sql = engineSql(scratch.url, { max: 1 });
     try {
       for (const table of tables) {
         options.signal?.throwIfAborted();
-        try {
-          // Each table read in a transaction of its own, its settings local to it (which holds
-          // through a transaction-mode pooler); read only, so it ends either way.
-          const actual = await sql.begin("read only", async (tx) => {
-            await prepareSession(tx, { local: true });
-            // A scan that joins another one mid-table would read the rows in another order.
-            await tx`select pg_catalog.set_config('synchronize_seqscans', 'off', true)`;
-            return await checksumTable(tx, await withScratchCondition(tx, table));
-          });
-          rows += actual.rows;
-          bytes += actual.bytes;
-          let mismatch = compareTable(table, actual);
-          if (mismatch && !table.slices?.length && actual.rows === table.rows) {
-            // The same rows in another physical order: compare them as sets of rows.
-            const [stored, loaded] = await Promise.all([
-              rowSetDigest(repository.readStream(table.blobs, { signal: options.signal })),
-              // In a transaction with the settings, as above.
-              sql.begin("read only", async (tx) => {
-                await prepareSession(tx, { local: true });
-                const source = await withScratchCondition(tx, table);
-                return await rowSetDigest(copyOut(tx, source, { counter: { rows: 0, bytes: 0 } }));
-              }),
-            ]);
-            // The stored rows must still be the ones the manifest recorded, in its order.
-            const same = stored.sha256 === table.sha256 && stored.rows === loaded.rows &&
-              stored.digest === loaded.digest;
-            if (same) {
-              mismatch = undefined;
-            }
-          }
-          if (mismatch) mismatches.push(mismatch);
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          mismatches.push(compareTable(table, null, message)!);
-        }
+        const checked = await checkWholeTable(sql, repository, table, options.signal);
+        rows += checked.rows;
+        bytes += checked.bytes;
+        if (checked.mismatch) mismatches.push(checked.mismatch);
       }
       if (manifest.largeObjects) {
-        const contents = manifest.largeObjects;
-        try {
-          const mismatch = await sql.begin("read only", async (tx) => {
-            await prepareSession(tx, { local: true });
-            return await checkLargeObjects(tx, contents);
-          });
-          if (mismatch) mismatches.push(mismatch);
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          mismatches.push({
-            table: LARGE_OBJECTS_LABEL,
-            expected: { rows: contents.rows, sha256: contents.sha256 },
-            actual: null,
-            problem: `The large objects could not be read back: ${message}`,
-          });
-        }
+        const mismatch = await checkAllLargeObjects(sql, manifest.largeObjects);
+        if (mismatch) mismatches.push(mismatch);
       }
       // Then every other kind: the scratch database read back as the backup read the source.
       const recorded = [...view.preData, ...view.postData] as SchemaStatement[];
       objects = await compareObjects(sql, recorded, manifest.options.scope);
+      if (options.appTests?.length) {
+        tell(`Running the project's ${options.appTests.length} pgTAP test files`);
+        appTests = await runAppTests(sql, options.appTests, { signal: options.signal });
+      }
     } finally {
       await sql.end({ timeout: 5 });
     }
@@ -215,7 +170,9 @@ export async function runRestoreTest(
       warnings: restored.warnings,
       leftOut: view.leftOut,
       template,
-      ok: mismatches.length === 0 && objects.mismatches.length === 0,
+      ...(appTests ? { appTests } : {}),
+      ok: mismatches.length === 0 && objects.mismatches.length === 0 &&
+        !appTests?.failures.length,
     };
   } finally {
     await scratch.drop().catch((error) => {
@@ -227,7 +184,7 @@ export async function runRestoreTest(
 
 /** One sentence for a failed test: how many tables and kinds differ, the first few named. */
 export function describeMismatches(
-  report: Pick<RestoreTestReport, "backupId" | "mismatches" | "objectMismatches">,
+  report: Pick<RestoreTestReport, "backupId" | "mismatches" | "objectMismatches" | "appTests">,
 ) {
   const parts: string[] = [];
   if (report.mismatches.length > 0) {
@@ -243,6 +200,18 @@ export function describeMismatches(
     parts.push(
       `${report.objectMismatches.length} kind(s) of objects restored differently from the ` +
         `backup: ${describeObjectMismatches(report.objectMismatches)}`,
+    );
+  }
+  if (report.appTests?.failures.length) {
+    const failures = report.appTests.failures.length;
+    parts.push(
+      `${failures} failure(s) of the project's pgTAP tests: ${
+        report.appTests.failures.slice(0, 3).map((failure) =>
+          `${failure.file}${
+            failure.test === null ? "" : ` test ${failure.test}`
+          } "${failure.description}" (${failure.reason.slice(0, 120)})`
+        ).join("; ")
+      }${failures > 3 ? ` (and ${failures - 3} more)` : ""}`,
     );
   }
   return `Restore test of backup ${report.backupId} found ${parts.join(", and ")}`;

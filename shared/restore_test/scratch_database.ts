@@ -75,14 +75,20 @@ export async function createScratchDatabase(
   } finally {
     await admin.end({ timeout: 5 });
   }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
+  const url = scratchUrl(serverUrl, name);
   return {
     name,
-    url: url.toString(),
-    label: describeDatabase(url.toString()),
+    url,
+    label: describeDatabase(url),
     drop: () => dropScratchDatabase(serverUrl, name),
   };
+}
+
+/** The URL of database `name` on the server `serverUrl` points at (same role and options). */
+export function scratchUrl(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 /** Drops a scratch database left by an earlier, interrupted attempt (nothing when absent). */
@@ -96,4 +102,25 @@ export async function dropScratchDatabase(serverUrl: string, name: string): Prom
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/**
+ * Drops every scratch database of a scheduled or triggered run (`<prefix>run_<id>`) on the
+ * server: called when a run starts, as only one restore test runs at a time, any such
+ * database is one a killed run left. Scratch databases of other names (an operator's own
+ * test-restore with a random id) are left alone.
+ */
+export async function dropRunScratchDatabases(serverUrl: string): Promise<string[]> {
+  const sql = engineSql(serverUrl, { max: 1 });
+  let names: string[];
+  try {
+    const pattern = `${SCRATCH_PREFIX}run_`.replaceAll("_", "\\_") + "%";
+    const rows = await sql<{ name: string }[]>`
+      select datname as name from pg_catalog.pg_database where datname like ${pattern}`;
+    names = rows.map((row) => row.name);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  for (const name of names) await dropScratchDatabase(serverUrl, name);
+  return names;
 }

@@ -14,7 +14,10 @@ import { createReplicateStep } from "./replicate.ts";
 import { createRestoreTestStep } from "./restore_test.ts";
 import { createStorageStep } from "./storage.ts";
 
-/** Every step: what the worker, the CLI and the local stack run. */
+/**
+ * Every step: what the worker, the CLI, the local stack and the Edge Functions run (under a
+ * budget, each step stops in time; a restore test goes unit by unit, `restore_test/stepwise.ts`).
+ */
 export const STEPS = {
   database: createDatabaseStep,
   storage: createStorageStep,
@@ -25,15 +28,6 @@ export const STEPS = {
   config_backup: null,
   code_backup: null,
 } as const satisfies Record<RunKind, StepFactory | null>;
-
-/**
- * What an Edge Function runs: everything but the restore test, which does not fit an Edge
- * step's limits yet (such runs are queued for the worker).
- */
-export const EDGE_STEPS = { ...STEPS, restore_test: null } as const satisfies Record<
-  RunKind,
-  StepFactory | null
->;
 
 export { createDatabaseStep, createPruneStep, createReplicateStep, createRestoreTestStep };
 export { createStorageStep };

@@ -1,8 +1,11 @@
 /**
- * The `restore_test` step: one step that restores the run's backup (details `backupId`, default
- * the latest) of its first target (default: the first configured) into a scratch database,
- * checks it, and records `{ backupId, seconds, tables, rows, mismatches }` in the run's
- * details. A mismatch or a failed restore fails the run, so the executor notifies.
+ * The `restore_test` step: restores the run's backup (details `backupId`, default the latest)
+ * of its first target (default: the first configured) into a scratch database, checks it, runs
+ * the project's own pgTAP tests on it, and records `{ backupId, seconds, tables, rows,
+ * mismatches, appTests, … }` in the run's details. A mismatch, a failing test or a failed
+ * restore fails the run, so the executor notifies. Without a budget (the worker, the CLI) it is
+ * one step, restoring as a real restore does (`restore_test.ts`); under one (an Edge Function),
+ * unit by unit, checkpointed (`stepwise.ts`).
  *
  * @module
  */
@@ -16,7 +19,9 @@ import {
   type RestoreTestReport,
   runRestoreTest,
 } from "../restore_test/restore_test.ts";
-import { dropScratchDatabase, SCRATCH_PREFIX } from "../restore_test/scratch_database.ts";
+import { dropRunScratchDatabases, SCRATCH_PREFIX } from "../restore_test/scratch_database.ts";
+import { advanceRestoreTest, readProgress } from "../restore_test/stepwise.ts";
+import { DEFAULT_APP_TESTS_DIR, loadAppTests } from "../restore_test/app_tests.ts";
 
 /** Options for {@link createRestoreTestStep}. */
 export interface RestoreTestStepOptions {
@@ -53,6 +58,8 @@ export function restoreTestDetails(report: RestoreTestReport, target: string) {
     leftOut: report.leftOut,
     template: report.template,
     scratchDatabase: report.scratchDatabase,
+    ...(report.steps ? { steps: report.steps } : {}),
+    ...(report.appTests ? { appTests: report.appTests } : {}),
   };
 }
 
@@ -71,22 +78,48 @@ export function createRestoreTestStep(
       );
     }
     const requested = typeof run.details.backupId === "string" ? run.details.backupId : "latest";
-    const short = run.id.replaceAll("-", "").slice(0, 8);
-    // A killed attempt may have left its scratch database behind: drop it first.
-    for (let attempt = 1; attempt < run.attempts; attempt++) {
-      await dropScratchDatabase(serverUrl, `${SCRATCH_PREFIX}${short}_${attempt}`).catch(() => {});
-    }
+    // One name for the whole run, so a later step (or run) finds what a killed one left.
+    const scratchId = `run_${run.id.replaceAll("-", "").slice(0, 8)}`;
+    const progress = readProgress(run.checkpoint.restoreTest);
+    // Under a budget (an Edge Function), or resuming one: unit by unit, checkpointed.
+    const limits = tools.budget.limits;
+    const stepwise = progress !== undefined || limits.cpuMs !== undefined ||
+      limits.wallMs !== undefined || limits.bytes !== undefined;
+    // The project's own pgTAP tests (bundled with the function on the Edge: config.toml's
+    // static_files), run on the restored copy.
+    const appTests = await loadAppTests(app.config.appTestsDir ?? DEFAULT_APP_TESTS_DIR);
     const opened = await openRepository(target.name, target.url, app.config);
     let report: RestoreTestReport;
     try {
-      report = await runRestoreTest(opened.repository, {
-        serverUrl,
-        backupId: requested,
-        scratchId: `${short}_${run.attempts}`,
-        signal: tools.signal,
-        allowUnauthenticated: options.allowUnauthenticated,
-        onProgress: options.onProgress,
-      });
+      // One restore test runs at a time (backup_runs allows one live run): at a run's start,
+      // a scratch database of a run is one a killed or failed run left behind.
+      if (!progress) await dropRunScratchDatabases(serverUrl);
+      if (stepwise) {
+        const result = await advanceRestoreTest(opened.repository, progress, {
+          serverUrl,
+          backupId: requested,
+          scratchDatabase: `${SCRATCH_PREFIX}${scratchId}`,
+          shouldStop: () => tools.budget.exhausted(),
+          save: (state) => tools.saveCheckpoint({ restoreTest: state }),
+          onBytes: (bytes) => tools.budget.addBytes(bytes),
+          appTests,
+          allowUnauthenticated: options.allowUnauthenticated,
+          signal: tools.signal,
+          onProgress: options.onProgress,
+        });
+        if (!result.report) return { done: false, checkpoint: { restoreTest: result.progress } };
+        report = result.report;
+      } else {
+        report = await runRestoreTest(opened.repository, {
+          serverUrl,
+          backupId: requested,
+          scratchId,
+          appTests,
+          signal: tools.signal,
+          allowUnauthenticated: options.allowUnauthenticated,
+          onProgress: options.onProgress,
+        });
+      }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       await recordRunDetails(app.sql, run.id, { target: target.name, error: message });

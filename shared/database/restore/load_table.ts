@@ -24,7 +24,8 @@ export function loadTableTask(
   table: ManifestTable,
   options: {
     repository: Repository;
-    destination: Destination;
+    /** What the destination held: needed with `truncate` (an empty table is left alone). */
+    destination?: Destination;
     truncate: boolean;
     /** Aborts the blob reads (the pool's signal). */
     signal: AbortSignal;
@@ -48,7 +49,7 @@ export function loadTableTask(
           // Only the whole table is the backup's when the extension set no condition: the
           // rest of a table with one is the extension's own (PostGIS's SRIDs), never emptied.
           const ownRows = !table.extension?.condition;
-          if (options.truncate && ownRows && options.destination.tables.get(label)?.hasRows) {
+          if (options.truncate && ownRows && options.destination?.tables.get(label)?.hasRows) {
             await emptyTable(tx, table);
           }
           const read = { rows: 0, bytes: 0 };

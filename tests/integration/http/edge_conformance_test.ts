@@ -3,7 +3,7 @@
  * (`stack/edge_host.ts`: no subprocess, no FFI, writes only under the temporary directory, no
  * Web Workers, no `node:vm`, V8 heap capped at 256 MB) run the budgeted paths over real HTTP
  * against a local stack's database and targets — a database backup in several steps, a Storage
- * snapshot, and the Edge's restore test when `EDGE_STEPS` has one — with no permission error;
+ * snapshot, and a restore test — with no permission error;
  * and the host really refuses what the Edge forbids.
  */
 import assert from "node:assert/strict";
@@ -13,7 +13,6 @@ import { type LocalStack, startLocalStack } from "../../../stack/local_stack.ts"
 import { type EdgeHost, startEdgeHost } from "../../../stack/edge_host.ts";
 import { seedShop } from "../../../stack/shop_seed.ts";
 import { settleBackground } from "../../../shared/jobs/background.ts";
-import { EDGE_STEPS } from "../../../shared/steps/mod.ts";
 import { pauseContinueTick } from "../../support/stale_run.ts";
 import { sdkClient } from "../../support/sdk_client.ts";
 
@@ -114,7 +113,7 @@ Deno.test("the functions run their budgeted paths under the Edge's constraints",
       assert.ok(edge.steps.some((s) => s.runId === json.runId && s.kind === "storage"));
     });
 
-    if (EDGE_STEPS.restore_test) {
+    {
       await t.step("a restore test", async () => {
         assert.ok(backupId);
         const { status, json } = await post(stack, edge, "trigger-backup", {
