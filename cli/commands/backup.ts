@@ -13,9 +13,10 @@
  * file (`shared/pg_env.ts`). Compression, encryption keys and S3 credentials come from the configuration
  * (SAUVEGARDE_COMPRESSION, SAUVEGARDE_ENCRYPTION_KEYS, S3_*). With `--json` the last stdout
  * line is `{"backupId","bytes","tables","rows","seconds","class","complete","warnings"}`. Progress goes to stderr when it is
- * a terminal. `--workers` copies tables in worker threads (one per `--parallel` lane, default
- * 2), so parsing, hashing and compression use several cores: worth it with spare cores, at
- * about 50 MB of memory per worker; by default everything runs in one thread.
+ * a terminal. `--workers` copies tables in worker threads (one per `--parallel` lane but the
+ * first, which this thread runs; default 2 lanes), so parsing, hashing and compression use
+ * several cores: worth it with spare cores, at about 30 MB of memory per worker; by default
+ * everything runs in one thread.
  *
  * @module
  */

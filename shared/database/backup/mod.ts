@@ -35,11 +35,16 @@
  */
 import type { ChunkingOptions, Repository } from "../../repository/mod.ts";
 import { connectionError, type DatabaseInput, openConnection } from "../../pg/connect.ts";
-import { type CopyLane, openWorkerLanes, type RepositorySpec } from "../../pg/copy_lane.ts";
+import {
+  type CopyLane,
+  openWorkerLanes,
+  type RepositorySpec,
+  threadLane,
+} from "../../pg/copy_lane.ts";
 import { openExportedSnapshot } from "../../pg/exported_snapshot.ts";
 import type { DumpScope } from "../catalog/model.ts";
 import type { DatabaseManifest } from "../manifest.ts";
-import { TABLE_CHUNKING } from "./chunking.ts";
+import { defaultWriteConcurrency, TABLE_CHUNKING } from "./chunking.ts";
 import { copyPendingTables } from "./copy_tables.ts";
 import { finishBackupRun } from "./finish.ts";
 import { holdForBackup } from "./lock.ts";
@@ -68,13 +73,14 @@ export interface BackupDatabaseOptions {
   scope?: DumpScope;
   /** Tables copied at once, each over its own connection in the shared snapshot (default 2). */
   parallel?: number;
-  /** Blobs of one table in flight at once (default 2). */
+  /** Blobs of one table in flight at once (default: `defaultWriteConcurrency` of `repository`). */
   writeConcurrency?: number;
   /** Blob sizes for table data (default `TABLE_CHUNKING`). */
   chunking?: ChunkingOptions;
   /**
    * Copy tables in worker threads, each opening this repository spec itself (the same target
-   * as `repository`): parsing, hashing and compression then use several cores. Only with a
+   * as `repository`): parsing, hashing and compression then use several cores. This thread is
+   * the first of the `parallel` lanes, `parallel - 1` workers the others. Only with a
    * connection URL; the CLI sets it.
    */
   workers?: RepositorySpec;
@@ -146,17 +152,22 @@ export async function backupDatabase(options: BackupDatabaseOptions): Promise<Ba
       throw connectionError(error, connection.label);
     }
     try {
-      // 4. Worker lanes, when asked: each thread joins the snapshot on its own connection.
+      // 4. Worker lanes, when asked: each thread joins the snapshot on its own connection. This
+      // thread copies too, over the coordinator's connection: it would otherwise only wait, and
+      // a worker's isolate and module graph cost about 30 MB of RSS (bench/README, over TLS).
       if (useWorkers) {
-        lanes = await openWorkerLanes(parallel, {
+        const laneOptions = {
+          writeConcurrency: options.writeConcurrency ?? defaultWriteConcurrency(options.repository),
+          chunking: options.chunking ?? TABLE_CHUNKING,
+        };
+        const workers = await openWorkerLanes(parallel - 1, {
           db: options.db as string,
           snapshotId: snapshot.id,
           repository: options.workers!,
-          options: {
-            writeConcurrency: options.writeConcurrency ?? 2,
-            chunking: options.chunking ?? TABLE_CHUNKING,
-          },
+          options: laneOptions,
         });
+        // Workers first: the largest table goes to one, not to this thread, which also reports.
+        lanes = [...workers, threadLane(snapshot.coordinator, options.repository, laneOptions)];
       }
       // 5. Schema: the DDL sections stored, the tables listed.
       options.onProgress?.({ phase: "schema", tablesDone: 0, tablesTotal: 0, rows: 0, bytes: 0 });
