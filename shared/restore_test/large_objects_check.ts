@@ -10,7 +10,8 @@
 import type { ManifestLargeObjects, ManifestTable } from "../database/manifest.ts";
 import { copyOut } from "../pg/copy_out.ts";
 import type postgres from "postgres";
-import { prepareSession, type Queryable } from "../pg/session.ts";
+import type { Queryable } from "../pg/session.ts";
+import { readBack } from "./read_back.ts";
 import { StreamHash } from "../repository/digest.ts";
 import type { TableMismatch } from "./table_checksum.ts";
 
@@ -44,18 +45,15 @@ export async function checkLargeObjects(
 }
 
 /**
- * {@link checkLargeObjects} in a read-only transaction of its own, with the COPY settings local
- * to it; a read that fails is a mismatch saying why.
+ * {@link checkLargeObjects} in a `readBack` transaction of its own; a read that fails is a
+ * mismatch saying why.
  */
 export async function checkAllLargeObjects(
   sql: postgres.Sql,
   expected: ManifestLargeObjects,
 ): Promise<TableMismatch | undefined> {
   try {
-    return await sql.begin("read only", async (tx) => {
-      await prepareSession(tx, { local: true });
-      return await checkLargeObjects(tx, expected);
-    }) as TableMismatch | undefined;
+    return await readBack(sql, (tx) => checkLargeObjects(tx, expected));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return {

@@ -20,7 +20,12 @@ import { checkAllLargeObjects } from "./large_objects_check.ts";
 import type { TableMismatch } from "./table_checksum.ts";
 import { checkWholeTable } from "./table_check.ts";
 import { explainRestoreFailure } from "./restore_failure.ts";
-import { type AppTestFile, type AppTestsReport, runAppTests } from "./app_tests.ts";
+import {
+  type AppTestFile,
+  type AppTestsReport,
+  describeAppTestFailures,
+  runAppTests,
+} from "./app_tests.ts";
 import { compareObjects, describeObjectMismatches, type ObjectMismatch } from "./object_check.ts";
 
 /** Options for {@link runRestoreTest}. */
@@ -202,17 +207,6 @@ export function describeMismatches(
         `backup: ${describeObjectMismatches(report.objectMismatches)}`,
     );
   }
-  if (report.appTests?.failures.length) {
-    const failures = report.appTests.failures.length;
-    parts.push(
-      `${failures} failure(s) of the project's pgTAP tests: ${
-        report.appTests.failures.slice(0, 3).map((failure) =>
-          `${failure.file}${
-            failure.test === null ? "" : ` test ${failure.test}`
-          } "${failure.description}" (${failure.reason.slice(0, 120)})`
-        ).join("; ")
-      }${failures > 3 ? ` (and ${failures - 3} more)` : ""}`,
-    );
-  }
+  if (report.appTests?.failures.length) parts.push(describeAppTestFailures(report.appTests));
   return `Restore test of backup ${report.backupId} found ${parts.join(", and ")}`;
 }

@@ -37,6 +37,7 @@ import { checkDestination } from "../database/restore/check_destination.ts";
 import { chooseStatements } from "../database/restore/choose.ts";
 import { applyInTransaction } from "../database/restore/ddl.ts";
 import { loadLargeObjectsTask } from "../database/restore/large_objects.ts";
+import { loadSequence } from "../database/restore/load_and_build.ts";
 import { loadTableTask } from "../database/restore/load_table.ts";
 import { planPostData } from "../database/restore/post_data_plan.ts";
 import { openRestoreSessions, type RestoreSession } from "../database/restore/sessions.ts";
@@ -79,7 +80,7 @@ export interface RestoreTestProgress {
   scratchDatabase: string;
   template: string | null;
   phase: RestoreTestPhase;
-  /** The next table to load or check, in {@link loadOrder}; its length: the large objects. */
+  /** The next table to load or check, in `loadSequence`'s order; its length: the large objects. */
   table: number;
   /** The next slice of that table. */
   slice: number;
@@ -204,32 +205,6 @@ export function readProgress(value: unknown): RestoreTestProgress | undefined {
     : undefined;
 }
 
-/** The tables in the order they load: an extension's after the tables it names first. */
-export function loadOrder(tables: readonly ManifestTable[]): ManifestTable[] {
-  const labels = new Set(tables.map((table) => tableLabel(table)));
-  const placed = new Set<string>();
-  const order: ManifestTable[] = [];
-  let waiting = [...tables];
-  while (waiting.length) {
-    const ready = waiting.filter((table) =>
-      (table.extension?.loadAfter ?? []).every((other) =>
-        other === tableLabel(table) || !labels.has(other) || placed.has(other)
-      )
-    );
-    if (ready.length === 0) {
-      throw new Error(
-        `Tables ${waiting.map(tableLabel).join(", ")} wait for each other's rows (a cycle)`,
-      );
-    }
-    for (const table of ready) {
-      order.push(table);
-      placed.add(tableLabel(table));
-    }
-    waiting = waiting.filter((table) => !placed.has(tableLabel(table)));
-  }
-  return order;
-}
-
 /** One step's units over its own connection to the scratch database. */
 class StepRun {
   #connection?: Connection;
@@ -248,7 +223,7 @@ class StepRun {
   /** The tables the scratch database loads and checks. */
   get tables(): ManifestTable[] {
     const skipped = new Set(this.state.skippedTables);
-    return loadOrder(this.view.tables.filter((table) => !skipped.has(tableLabel(table))));
+    return loadSequence(this.view.tables.filter((table) => !skipped.has(tableLabel(table))));
   }
 
   async unit(): Promise<void> {

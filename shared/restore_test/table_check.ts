@@ -2,20 +2,19 @@
  * Checking one restored table against its manifest entry, on a scratch database: the whole
  * table at once (what the worker's restore test does for every table), or one slice of a
  * sliced table at a time (what a budgeted step does, so a large table's check spreads over
- * several steps). Each read runs in a read-only transaction of its own with the settings local
- * to it, which holds through a transaction-mode pooler.
+ * several steps). Each read is one `readBack` transaction.
  *
  * @module
  */
 import type postgres from "postgres";
 import type { ManifestTable } from "../database/manifest.ts";
 import { copyOut } from "../pg/copy_out.ts";
-import { prepareSession } from "../pg/session.ts";
 import { enterRange, type KeyColumn, type KeyRange, leaveRange } from "../pg/slices.ts";
 import { tableLabel } from "../pg/sql_text.ts";
 import { StreamHash } from "../repository/digest.ts";
 import type { Repository } from "../repository/mod.ts";
 import { withScratchCondition } from "./large_objects_check.ts";
+import { readBack } from "./read_back.ts";
 import { checksumTable, compareTable, rowSetDigest, type TableMismatch } from "./table_checksum.ts";
 
 /** What a table's check read back, and how it compares. */
@@ -23,16 +22,6 @@ export interface TableCheck {
   rows: number;
   bytes: number;
   mismatch?: TableMismatch;
-}
-
-/** Runs `work` in a read-only transaction with the engine's COPY settings local to it. */
-function readOnly<T>(sql: postgres.Sql, work: (tx: postgres.TransactionSql) => Promise<T>) {
-  return sql.begin("read only", async (tx) => {
-    await prepareSession(tx, { local: true });
-    // A scan that joins another one mid-table would read the rows in another order.
-    await tx`select pg_catalog.set_config('synchronize_seqscans', 'off', true)`;
-    return await work(tx);
-  }) as Promise<T>;
 }
 
 /**
@@ -47,7 +36,7 @@ export async function checkWholeTable(
   signal?: AbortSignal,
 ): Promise<TableCheck> {
   try {
-    const actual = await readOnly(
+    const actual = await readBack(
       sql,
       async (tx) => checksumTable(tx, await withScratchCondition(tx, table)),
     );
@@ -55,7 +44,7 @@ export async function checkWholeTable(
     if (mismatch && !table.slices?.length && actual.rows === table.rows) {
       const [stored, loaded] = await Promise.all([
         rowSetDigest(repository.readStream(table.blobs, { signal })),
-        readOnly(sql, async (tx) => {
+        readBack(sql, async (tx) => {
           const source = await withScratchCondition(tx, table);
           return await rowSetDigest(copyOut(tx, source, { counter: { rows: 0, bytes: 0 } }));
         }),
@@ -91,7 +80,7 @@ export async function checkTableSlice(
   const which = `slice ${index + 1} of ${slices.length}`;
   try {
     const counter = { rows: 0, bytes: 0 };
-    const sha256 = await readOnly(sql, async (tx) => {
+    const sha256 = await readBack(sql, async (tx) => {
       const range: KeyRange = {
         key: await keyColumns(tx, table),
         after: index === 0 ? null : slices[index - 1].through,

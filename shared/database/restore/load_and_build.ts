@@ -83,6 +83,23 @@ export async function loadAndBuild(
 }
 
 /**
+ * The tables one after another in an order {@link LoadOrder} allows (a restore that loads one
+ * table at a time: `restore_test/stepwise.ts`).
+ */
+export function loadSequence(tables: readonly ManifestTable[]): ManifestTable[] {
+  const order = new LoadOrder(tables);
+  const sequence: ManifestTable[] = [];
+  const next = [...order.ready];
+  while (next.length) {
+    const table = next.shift()!;
+    sequence.push(table);
+    next.push(...order.loaded(tableLabel(table)));
+  }
+  order.checkDone();
+  return sequence;
+}
+
+/**
  * Extension configuration tables wait for the configuration tables their foreign keys
  * reference (`loadAfter`, those of this restore): they load with triggers on.
  */
