@@ -15,6 +15,9 @@ import { seedShop } from "../../../stack/shop_seed.ts";
 import { settleBackground } from "../../../shared/jobs/background.ts";
 import { pauseContinueTick } from "../../support/stale_run.ts";
 import { sdkClient } from "../../support/sdk_client.ts";
+import { KEYED_ENV } from "../../support/keys.ts";
+import { applySqlFile } from "../../../stack/postgres.ts";
+import { PLATFORM_TEMPLATE } from "../../../shared/restore_test/mod.ts";
 
 const PERMISSION_ERROR = /NotCapable|PermissionDenied|Requires \w+ access|--allow-|is not defined/;
 
@@ -41,7 +44,8 @@ async function waitForRun(stack: LocalStack, runId: string, timeoutMs = 120_000)
 }
 
 Deno.test("the functions run their budgeted paths under the Edge's constraints", async (t) => {
-  const stack = await startLocalStack({ storage: true });
+  // Keyed: a restore test runs only backups sealed with a configured key.
+  const stack = await startLocalStack({ storage: true, env: KEYED_ENV });
   const sql = postgres(stack.db.url, { max: 1, onnotice: () => {} });
   let host: EdgeHost | undefined;
   try {
@@ -116,6 +120,11 @@ Deno.test("the functions run their budgeted paths under the Edge's constraints",
     {
       await t.step("a restore test", async () => {
         assert.ok(backupId);
+        // What an operator creates once so a Supabase project's backup restores beside it.
+        await applySqlFile(
+          await stack.db.createDatabase(PLATFORM_TEMPLATE),
+          "supabase_baseline.sql",
+        );
         const { status, json } = await post(stack, edge, "trigger-backup", {
           kind: "restore_test",
         });
