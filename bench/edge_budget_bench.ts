@@ -26,7 +26,9 @@ import { type App, createApp } from "../shared/app/mod.ts";
 import { loadConfig } from "../shared/config/mod.ts";
 import { type BudgetLimits, executeStep, PLAN_BUDGETS } from "../shared/jobs/mod.ts";
 import { applyMigrations } from "../shared/pg/migrate.ts";
-import { startPostgres } from "../stack/postgres.ts";
+import { applySqlFile, startPostgres } from "../stack/postgres.ts";
+import { Keyring } from "../shared/codec/encryption.ts";
+import { PLATFORM_TEMPLATE } from "../shared/restore_test/mod.ts";
 import { generateShop } from "./database_bench.ts";
 import { STEPS } from "../shared/steps/mod.ts";
 import { type LocalStack, startLocalStack } from "../stack/local_stack.ts";
@@ -118,8 +120,10 @@ async function edgePath(
   path: string,
   start: { fn: string; body: unknown },
   env: Record<string, string> = {},
+  /** A target directory to use and keep (a restore test reads the backup made there). */
+  keptDir?: string,
 ): Promise<PathRun> {
-  const dir = await Deno.makeTempDir({ prefix: "sauvegarde-edge-bench-" });
+  const dir = keptDir ?? await Deno.makeTempDir({ prefix: "sauvegarde-edge-bench-" });
   const host = await startEdgeHost({
     env: { ...stack.env, SAUVEGARDE_TARGETS: `local=file://${dir}`, ...env },
   });
@@ -145,7 +149,7 @@ async function edgePath(
     };
   } finally {
     await host.stop();
-    await Deno.remove(dir, { recursive: true });
+    if (!keptDir) await Deno.remove(dir, { recursive: true });
   }
 }
 
@@ -215,7 +219,13 @@ async function edgeHostBench(options: {
   scale: number;
   only: string[];
 }) {
-  const stack = await startLocalStack({ storage: true });
+  // Keyed, as the runbook configures a project: restore tests only restore sealed backups.
+  const keys = (await Keyring.generate("bench")).text;
+  const stack = await startLocalStack({
+    storage: true,
+    env: { SAUVEGARDE_ENCRYPTION_KEYS: keys },
+  });
+  const restoreDir = await Deno.makeTempDir({ prefix: "sauvegarde-edge-bench-restore-" });
   try {
     const sql = postgres(stack.db.url, { max: 1, onnotice: () => {} });
     try {
@@ -231,14 +241,28 @@ async function edgeHostBench(options: {
     let storedBytes = 0;
     if (want("storage")) storedBytes = await fillStorage(stack, options.objects, options.scale);
     const runs: PathRun[] = [];
+    if (want("restore_test")) {
+      // What an operator creates once beside a Supabase project (the README's restore tests).
+      await applySqlFile(
+        await stack.db.createDatabase(PLATFORM_TEMPLATE),
+        "supabase_baseline.sql",
+      );
+    }
     for (let i = 1; i <= options.repeat; i++) {
-      if (want("database")) {
-        runs.push(
-          await edgePath(stack, `database backup (${i})`, {
+      // The first backup is kept: the restore tests restore it.
+      const keep = i === 1 && want("restore_test") ? restoreDir : undefined;
+      if (want("database") || keep) {
+        const backup = await edgePath(
+          stack,
+          `database backup (${i})`,
+          {
             fn: "trigger-backup",
             body: { kind: "database" },
-          }),
+          },
+          {},
+          keep,
         );
+        if (want("database")) runs.push(backup);
         console.error(`database backup ${i} done`);
       }
       if (want("storage")) {
@@ -249,11 +273,18 @@ async function edgeHostBench(options: {
       }
       if (want("restore_test")) {
         runs.push(
-          await edgePath(stack, `restore test (${i})`, {
-            fn: "trigger-backup",
-            body: { kind: "restore_test" },
-          }),
+          await edgePath(
+            stack,
+            `restore test (${i})`,
+            {
+              fn: "trigger-backup",
+              body: { kind: "restore_test" },
+            },
+            {},
+            restoreDir,
+          ),
         );
+        console.error(`restore test ${i} done`);
       }
     }
     console.log(
@@ -266,6 +297,7 @@ async function edgeHostBench(options: {
     printEdgeRuns(runs);
   } finally {
     await stack.stop();
+    await Deno.remove(restoreDir, { recursive: true });
   }
 }
 

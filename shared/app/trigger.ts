@@ -13,6 +13,7 @@ import { selectTargets } from "../config/mod.ts";
 import { type Run, RunConflictError, type RunKind, type RunTrigger } from "../runs/mod.ts";
 import { inBackground } from "../jobs/background.ts";
 import { describeError, executeStep } from "../jobs/executor.ts";
+import { isUnbounded } from "../jobs/budget.ts";
 
 const identifier = z.string().min(1).max(63).regex(/^[^\s"]+$/, "must be a schema name");
 const qualified = z.string().regex(/^[^\s."]+\.[^\s."]+$/, 'must look like "schema.table"');
@@ -195,7 +196,7 @@ export function checkMayContinue(caller: Requester): void {
 export async function continueRun(app: App, runId?: string): Promise<void> {
   const claimable = runId ? [runId] : await app.store.claimable(
     Object.keys(app.executor.steps) as RunKind[],
-    { staleAfterMs: app.executor.staleAfterMs },
+    { staleAfterMs: app.executor.staleAfterMs, unbounded: isUnbounded(app.limits) },
   );
   for (const id of claimable) {
     const { outcome } = await executeStep(app.executor, { runId: id, limits: app.limits });

@@ -22,6 +22,11 @@ export interface BudgetLimits {
   sliceBytes?: number;
 }
 
+/** Whether no limit bounds a step (the worker's and the CLI's steps). */
+export function isUnbounded(limits: BudgetLimits): boolean {
+  return limits.wallMs === undefined && limits.cpuMs === undefined && limits.bytes === undefined;
+}
+
 /** Plans whose limits we fit by default. */
 export const PLAN_BUDGETS: Record<"free" | "paid" | "worker", BudgetLimits> = {
   // 150 s wall clock, leave room to write the checkpoint and answer.

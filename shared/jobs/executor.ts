@@ -7,7 +7,7 @@
  * @module
  */
 import { redactUrl } from "../config/mod.ts";
-import { Budget, type BudgetLimits } from "./budget.ts";
+import { Budget, type BudgetLimits, isUnbounded } from "./budget.ts";
 import {
   type ClaimedRun,
   type Run,
@@ -71,9 +71,10 @@ export async function executeStep(
   options: { runId?: string; limits: BudgetLimits; signal?: AbortSignal },
 ): Promise<{ outcome: StepOutcome; run?: Run }> {
   const kinds = Object.keys(ctx.steps) as RunKind[];
+  const claim = { staleAfterMs: ctx.staleAfterMs, unbounded: isUnbounded(options.limits) };
   const claimed = options.runId
-    ? await ctx.store.claim(options.runId, { staleAfterMs: ctx.staleAfterMs })
-    : await ctx.store.claimNext(kinds, { staleAfterMs: ctx.staleAfterMs });
+    ? await ctx.store.claim(options.runId, claim)
+    : await ctx.store.claimNext(kinds, claim);
   if (!claimed) return { outcome: "busy" };
   const step = ctx.steps[claimed.kind];
   if (!step) {

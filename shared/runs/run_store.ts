@@ -58,6 +58,21 @@ export class RunConflictError extends Error {
 /** Default age after which a running run's heartbeat counts as stale. */
 export const DEFAULT_STALE_AFTER_MS = 60_000;
 
+/**
+ * The checkpoint key of a run a budgeted step handed to the worker, holding why (a restore
+ * test with no server here that may create its scratch database): budgeted claimers (Edge
+ * Functions) leave such a run to an unbounded one.
+ */
+export const FOR_WORKER = "forWorker";
+
+/** How a claimer takes runs. */
+export interface ClaimOptions {
+  /** A running run whose heartbeat is older than this was left by a dead worker. */
+  staleAfterMs?: number;
+  /** The claimer runs steps without limits (the worker), so it takes runs handed to it. */
+  unbounded?: boolean;
+}
+
 // deno-lint-ignore no-explicit-any
 function toRun(row: any): Run {
   return {
@@ -166,47 +181,53 @@ export class RunStore {
    */
   async claim(
     id: string,
-    options: { staleAfterMs?: number } = {},
+    options: ClaimOptions = {},
   ): Promise<ClaimedRun | undefined> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-    return await this.#claimWhere(this.sql`id = ${id}`, options.staleAfterMs);
+    return await this.#claimWhere(this.sql`id = ${id}`, options);
   }
 
   /** Claims the oldest claimable run of the given kinds (the worker's loop). */
   async claimNext(
     kinds: RunKind[],
-    options: { staleAfterMs?: number } = {},
+    options: ClaimOptions = {},
   ): Promise<ClaimedRun | undefined> {
-    return await this.#claimWhere(this.sql`kind = any(${kinds})`, options.staleAfterMs);
+    return await this.#claimWhere(this.sql`kind = any(${kinds})`, options);
   }
 
   /** Ids of runs that could be claimed now, oldest first (a scheduler's sweep). */
   async claimable(
     kinds: RunKind[],
-    options: { staleAfterMs?: number; limit?: number } = {},
+    options: ClaimOptions & { limit?: number } = {},
   ): Promise<string[]> {
     const rows = await this.sql`
       select id from public.backup_runs
-      where kind = any(${kinds}) and ${this.#claimable(options.staleAfterMs)}
+      where kind = any(${kinds}) and ${this.#claimable(options)}
       order by created_at limit ${options.limit ?? 10}`;
     return rows.map((row) => row.id as string);
   }
 
-  /** Queued, or running with a heartbeat older than `staleAfterMs` (its worker died). */
-  #claimable(staleAfterMs = DEFAULT_STALE_AFTER_MS): postgres.PendingQuery<postgres.Row[]> {
+  /**
+   * Queued, or running with a heartbeat older than `staleAfterMs` (its worker died); a run a
+   * budgeted step handed to the worker (checkpoint `forWorker`) only for an unbounded claimer.
+   */
+  #claimable(
+    { staleAfterMs = DEFAULT_STALE_AFTER_MS, unbounded = false }: ClaimOptions,
+  ): postgres.PendingQuery<postgres.Row[]> {
     return this.sql`(status = 'queued'
       or (status = 'running'
-          and heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})))`;
+          and heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})))
+      and (${unbounded} or checkpoint ->> ${FOR_WORKER} is null)`;
   }
 
   async #claimWhere(
     filter: postgres.PendingQuery<postgres.Row[]>,
-    staleAfterMs = DEFAULT_STALE_AFTER_MS,
+    options: ClaimOptions,
   ): Promise<ClaimedRun | undefined> {
     const [row] = await this.sql`
       with target as (
         select id, status as previous_status from public.backup_runs
-        where ${filter} and ${this.#claimable(staleAfterMs)}
+        where ${filter} and ${this.#claimable(options)}
         order by created_at
         for update skip locked
         limit 1)

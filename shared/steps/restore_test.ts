@@ -22,10 +22,17 @@ import {
 import { dropRunScratchDatabases, SCRATCH_PREFIX } from "../restore_test/scratch_database.ts";
 import { advanceRestoreTest, readProgress } from "../restore_test/stepwise.ts";
 import { DEFAULT_APP_TESTS_DIR, loadAppTests } from "../restore_test/app_tests.ts";
+import { chooseScratchServer, scratchCandidates } from "../restore_test/scratch_server.ts";
+import { isUnbounded } from "../jobs/budget.ts";
+import { FOR_WORKER } from "../runs/mod.ts";
 
 /** Options for {@link createRestoreTestStep}. */
 export interface RestoreTestStepOptions {
-  /** Server for the scratch database (default: SAUVEGARDE_RESTORE_TEST_DB_URL, else SUPABASE_DB_URL). */
+  /**
+   * Server for the scratch database (default: the project's own, SUPABASE_DB_URL, when its
+   * role may create databases, else SAUVEGARDE_RESTORE_TEST_DB_URL's; on the Edge, where
+   * neither may, the run is left to the worker).
+   */
   serverUrl?: string;
   /**
    * Test a backup whose manifest is not authenticated: only an operator's command says so
@@ -36,9 +43,15 @@ export interface RestoreTestStepOptions {
 }
 
 /** The details a restore test records in `backup_runs`. */
-export function restoreTestDetails(report: RestoreTestReport, target: string) {
+export function restoreTestDetails(
+  report: RestoreTestReport,
+  target: string,
+  scratchServer?: string,
+) {
   return {
     target,
+    // Which setting's server held the scratch database (never its URL).
+    ...(scratchServer ? { scratchServer } : {}),
     backupId: report.backupId,
     // The restore-test check counts only tests of full backups (`runs/run_class.ts`).
     class: report.backupClass,
@@ -71,20 +84,40 @@ export function createRestoreTestStep(
   return async (run, tools) => {
     const [target] = resolveTargets(app.config, run.targets);
     if (!target) throw new Error("No backup target is configured (SAUVEGARDE_TARGETS)");
-    const serverUrl = options.serverUrl ?? app.config.restoreTestDbUrl ?? app.config.databaseUrl;
-    if (!serverUrl) {
-      throw new Error(
-        "No server for the scratch database: set SAUVEGARDE_RESTORE_TEST_DB_URL or SUPABASE_DB_URL",
-      );
-    }
     const requested = typeof run.details.backupId === "string" ? run.details.backupId : "latest";
     // One name for the whole run, so a later step (or run) finds what a killed one left.
     const scratchId = `run_${run.id.replaceAll("-", "").slice(0, 8)}`;
     const progress = readProgress(run.checkpoint.restoreTest);
     // Under a budget (an Edge Function), or resuming one: unit by unit, checkpointed.
-    const limits = tools.budget.limits;
-    const stepwise = progress !== undefined || limits.cpuMs !== undefined ||
-      limits.wallMs !== undefined || limits.bytes !== undefined;
+    const stepwise = progress !== undefined || !isUnbounded(tools.budget.limits);
+    const candidates = options.serverUrl
+      ? scratchCandidates([["--scratch-db", options.serverUrl]])
+      : scratchCandidates([
+        ["SUPABASE_DB_URL", app.config.databaseUrl],
+        ["SAUVEGARDE_RESTORE_TEST_DB_URL", app.config.restoreTestDbUrl],
+      ]);
+    // A resumed run keeps the server its first step chose (recorded by setting, not URL).
+    const chosen = progress
+      ? candidates.find((one) => one.setting === run.checkpoint.scratchServer)
+      : undefined;
+    const choice = chosen
+      ? { server: chosen, refusals: [] }
+      : await chooseScratchServer(candidates);
+    if (!choice.server) {
+      const why = candidates.length === 0
+        ? "no server is configured (SUPABASE_DB_URL, SAUVEGARDE_RESTORE_TEST_DB_URL)"
+        : choice.refusals.join("; ");
+      if (stepwise) {
+        // The worker restores anywhere its own settings point (a server beside it).
+        const reason = `No server here may create the scratch database: ${why}`;
+        await recordRunDetails(app.sql, run.id, { leftToWorker: reason });
+        console.error(`Restore test ${run.id} is left to the worker. ${reason}`);
+        return { done: false, checkpoint: { [FOR_WORKER]: reason } };
+      }
+      throw new Error(`No server may create the scratch database: ${why}`);
+    }
+    const serverUrl = choice.server.url;
+    const scratchServer = choice.server.setting;
     // The project's own pgTAP tests (bundled with the function on the Edge: config.toml's
     // static_files), run on the restored copy.
     const appTests = await loadAppTests(app.config.appTestsDir ?? DEFAULT_APP_TESTS_DIR);
@@ -93,21 +126,28 @@ export function createRestoreTestStep(
     try {
       // One restore test runs at a time (backup_runs allows one live run): at a run's start,
       // a scratch database of a run is one a killed or failed run left behind.
-      if (!progress) await dropRunScratchDatabases(serverUrl);
+      if (!progress) {
+        for (const one of candidates) {
+          // A server that cannot be reached holds nothing we could drop now; the next run tries.
+          await dropRunScratchDatabases(one.url).catch(() => []);
+        }
+      }
       if (stepwise) {
         const result = await advanceRestoreTest(opened.repository, progress, {
           serverUrl,
           backupId: requested,
           scratchDatabase: `${SCRATCH_PREFIX}${scratchId}`,
           shouldStop: () => tools.budget.exhausted(),
-          save: (state) => tools.saveCheckpoint({ restoreTest: state }),
+          save: (state) => tools.saveCheckpoint({ restoreTest: state, scratchServer }),
           onBytes: (bytes) => tools.budget.addBytes(bytes),
           appTests,
           allowUnauthenticated: options.allowUnauthenticated,
           signal: tools.signal,
           onProgress: options.onProgress,
         });
-        if (!result.report) return { done: false, checkpoint: { restoreTest: result.progress } };
+        if (!result.report) {
+          return { done: false, checkpoint: { restoreTest: result.progress, scratchServer } };
+        }
         report = result.report;
       } else {
         report = await runRestoreTest(opened.repository, {
@@ -127,7 +167,7 @@ export function createRestoreTestStep(
     } finally {
       await opened.target.close();
     }
-    const details = restoreTestDetails(report, target.name);
+    const details = restoreTestDetails(report, target.name, scratchServer);
     if (!report.ok) {
       await recordRunDetails(app.sql, run.id, details);
       throw new Error(describeMismatches(report));

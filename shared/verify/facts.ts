@@ -55,6 +55,8 @@ export interface LiveRun {
   heartbeatAt: Date | null;
   /** For a database run, the class of the backup it makes (`database/backup_class.ts`). */
   backupClass?: BackupClass;
+  /** Why an Edge step left the run to the worker (`steps/restore_test.ts`). */
+  leftToWorker?: string;
 }
 
 /** Every live run (uses the partial index on live runs). */
@@ -70,6 +72,9 @@ export function liveRuns(context: VerifyContext): Promise<LiveRun[]> {
       createdAt: row.created_at,
       heartbeatAt: row.heartbeat_at,
       ...(row.kind === "database" ? { backupClass: runBackupClass(row.details ?? {}) } : {}),
+      ...(typeof row.details?.leftToWorker === "string"
+        ? { leftToWorker: row.details.leftToWorker }
+        : {}),
     }));
   });
 }

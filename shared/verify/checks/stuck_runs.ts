@@ -28,7 +28,9 @@ export const stuckRunsCheck: Check = {
       const since = run.heartbeatAt ?? run.createdAt;
       return `${run.kind} run ${run.id} (${run.status}, ${
         run.heartbeatAt ? "last heartbeat" : "created"
-      } ${formatAge(context.now.getTime() - since.getTime())} ago)`;
+      } ${formatAge(context.now.getTime() - since.getTime())} ago${
+        run.leftToWorker ? `, left to the worker: ${run.leftToWorker}` : ""
+      })`;
     });
     return [{
       ...base,

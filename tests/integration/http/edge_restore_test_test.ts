@@ -17,6 +17,7 @@ import {
 } from "../../../shared/database/manifest.ts";
 import { openRepository } from "../../../shared/repository/open.ts";
 import { PLATFORM_TEMPLATE } from "../../../shared/restore_test/mod.ts";
+import type { AppTestsReport } from "../../../shared/restore_test/app_tests.ts";
 import type { Run } from "../../../shared/runs/mod.ts";
 import { type EdgeHost, startEdgeHost } from "../../../stack/edge_host.ts";
 import { type LocalStack, startLocalStack } from "../../../stack/local_stack.ts";
@@ -60,11 +61,26 @@ async function scratchDatabases(sql: postgres.Sql): Promise<string[]> {
   return rows.map((row) => row.datname as string);
 }
 
-function startHost(stack: LocalStack) {
+function startHost(stack: LocalStack, env: Record<string, string> = {}) {
   // A budget of 1 byte: every unit that moves rows ends its step, so even this shop's restore
   // test takes many steps (the CPU limit is the Free plan's as well).
-  return startEdgeHost({ env: { ...stack.env, SAUVEGARDE_STEP_BYTES: "1" } });
+  return startEdgeHost({ env: { ...stack.env, SAUVEGARDE_STEP_BYTES: "1", ...env } });
 }
+
+/** The project's pgTAP files: one passes, one holds a test the restored copy fails. */
+const APP_TESTS: Record<string, string> = {
+  "catalog_test.sql": `begin;
+select plan(2);
+select has_table('public', 'events', 'events exists');
+select has_table('public', 'products', 'products exists');
+select * from finish();
+rollback;
+`,
+  "orders/totals_test.sql": `select plan(2);
+select ok((select count(*) from public.events) = 40000, 'every event came back');
+select is((select count(*)::int from public.events), 39999, 'one event was archived');
+`,
+};
 
 async function slackText(stack: LocalStack, count: number): Promise<string> {
   await waitFor(
@@ -155,6 +171,45 @@ Deno.test("the Edge's restore test runs in budgeted steps over HTTP, resumes aft
         assert.deepEqual(run.details.mismatches, []);
         assert.ok(host.steps.some((s) => s.runId === runId), "the new host finished it");
         assert.deepEqual(await scratchDatabases(sql), []);
+      },
+    );
+
+    await t.step(
+      "a failing pgTAP test of the project fails the run, naming it, and alerts",
+      async () => {
+        const dir = await Deno.makeTempDir({ prefix: "sauvegarde_app_tests_" });
+        for (const [name, text] of Object.entries(APP_TESTS)) {
+          await Deno.mkdir(`${dir}/${name}`.replace(/\/[^/]+$/, ""), { recursive: true });
+          await Deno.writeTextFile(`${dir}/${name}`, text);
+        }
+        // What the deployed function carries (config.toml's static_files), as the host sees it.
+        const tested = await startHost(stack, { SAUVEGARDE_APP_TESTS_DIR: dir });
+        try {
+          const before = stack.slack!.messages.length;
+          const { status, json } = await post(stack, tested, { kind: "restore_test" });
+          assert.equal(status, 202, JSON.stringify(json));
+          const run = await finished(stack, json.runId);
+          assert.equal(run.status, "failed", "a failing app test fails the restore test");
+          assert.ok(tested.steps.some((s) => s.runId === json.runId), "the host ran it");
+          assert.match(run.error ?? "", /orders\/totals_test\.sql/);
+          assert.match(run.error ?? "", /one event was archived/);
+          assert.doesNotMatch(
+            run.error ?? "",
+            /every event came back/,
+            "passing tests are not named",
+          );
+          assert.deepEqual(run.details.mismatches, [], "the data itself restored faithfully");
+          const report = run.details.appTests as AppTestsReport;
+          assert.deepEqual([report.files, report.tests, report.passed], [2, 4, 3]);
+          assert.deepEqual(report.failures.map((f) => f.file), ["orders/totals_test.sql"]);
+          const text = await slackText(stack, before + 1);
+          assert.match(text, /Restore test failed/);
+          assert.match(text, /one event was archived/);
+          assert.deepEqual(await scratchDatabases(sql), []);
+        } finally {
+          await tested.stop();
+          await Deno.remove(dir, { recursive: true });
+        }
       },
     );
 
