@@ -27,6 +27,7 @@
  * @module
  */
 import { IntegrityError } from "../util/errors.ts";
+import { releaseBuffer } from "../util/release_buffer.ts";
 import {
   compress,
   compressionId,
@@ -127,15 +128,21 @@ export async function encodeBlob(
     payloadSize,
   });
   if (key && nonce) {
+    const compressed = payload;
     payload = await seal(payload, {
       key: key.key,
       nonce,
       aad: additionalData(header, options.context),
     });
+    // Ours alone (never the caller's plaintext): freed now, not at V8's next full collection.
+    if (compressed !== plain) releaseBuffer(compressed);
   }
   const out = new Uint8Array(header.length + payload.length);
   out.set(header, 0);
   out.set(payload, header.length);
+  // The sealed copy is ours too, and now in `out`; dead encryption output was a third of an
+  // Edge step's peak array-buffer memory with keys configured (bench/README.md).
+  if (key) releaseBuffer(payload);
   return out;
 }
 
@@ -224,7 +231,12 @@ export async function decodeBlob(
     });
   }
   try {
-    return await decompress(payload, header.compression, { expectedSize: header.plainSize });
+    const plain = await decompress(payload, header.compression, {
+      expectedSize: header.plainSize,
+    });
+    // The decrypted, still compressed bytes are ours alone once decompressed.
+    if (header.keyId !== undefined && plain !== payload) releaseBuffer(payload);
+    return plain;
   } catch (error) {
     if (error instanceof IntegrityError) {
       throw new IntegrityError(`${what}: ${lowerFirst(error.message)}`);

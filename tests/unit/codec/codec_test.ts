@@ -228,6 +228,22 @@ Deno.test("blobs round-trip with every codec, with and without encryption", asyn
   }
 });
 
+Deno.test("encoding and decoding free only their own buffers: the caller's bytes stay whole", async () => {
+  const ring = await Keyring.parse(`k1:${KEY_A}`);
+  const random = crypto.getRandomValues(new Uint8Array(50_000)); // stored uncompressed
+  for (const plain of [text(100_000), random]) {
+    for (const compression of CODECS) {
+      const kept = plain.slice();
+      const blob = await encodeBlob(plain, { compression, keyring: ring });
+      assert.deepEqual(plain, kept, `${compression}: the plaintext given to encode is intact`);
+      const stored = blob.slice();
+      const decoded = await decodeBlob(blob, ring);
+      assert.deepEqual(decoded, kept);
+      assert.deepEqual(blob, stored, `${compression}: the stored bytes given to decode are intact`);
+    }
+  }
+});
+
 Deno.test("encrypting the same plaintext twice gives different blobs", async () => {
   const ring = await Keyring.parse(`k1:${KEY_A}`);
   const plain = text(1000);
